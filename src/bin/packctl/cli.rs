@@ -1,0 +1,134 @@
+//! The command-line grammar: raw arguments as clap parses them.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use packctl::env::EnvVars;
+use packctl::pack::{ADDON_TYPES, CLOUD_TYPES, Layer};
+use std::path::PathBuf;
+
+/// Build, push, pull, sign and verify Palette packs as OCI artifacts.
+#[derive(Debug, Parser)]
+#[command(
+    name = "packctl",
+    version,
+    propagate_version = false,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Output format for the result on stdout
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = EnvVars::PACKCTL_OUTPUT)]
+    pub output: OutputFormat,
+    /// Print no status messages on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more status messages on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+}
+
+/// The format of the result on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text for people
+    Text,
+    /// JSON for programs
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Author, validate and ship packs
+    #[command(subcommand)]
+    Pack(PackCommand),
+    /// Print a shell completion script
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackCommand {
+    /// Create a new pack that passes validation
+    Init(InitArgs),
+    /// Check a pack folder and report every problem at once
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the pack in (created if missing; existing files are never overwritten)
+    pub dir: PathBuf,
+    /// Pack name: lowercase letters and digits separated by `.`, `_` or `-`
+    #[arg(long, value_parser = parse_name)]
+    pub name: String,
+    /// Profile layer
+    #[arg(long, value_parser = layer_parser())]
+    pub layer: Layer,
+    /// Pack version (semantic version, no leading `v`)
+    #[arg(long, default_value = "1.0.0", value_parser = parse_version)]
+    pub version: semver::Version,
+    /// Name shown in Palette [default: derived from --name]
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Add-on category (required with --layer addon)
+    #[arg(long, required_if_eq("layer", "addon"), value_parser = PossibleValuesParser::new(ADDON_TYPES))]
+    pub addon_type: Option<String>,
+    /// Supported cloud types, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "all", ignore_case = true, value_parser = PossibleValuesParser::new(CLOUD_TYPES))]
+    pub cloud_types: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The pack folder
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
+}
+
+fn parse_name(text: &str) -> Result<String, String> {
+    if packctl::pack::is_valid_name(text) {
+        return Ok(text.to_string());
+    }
+    let suggestion = packctl::pack::suggest_name(text);
+    Err(if suggestion.is_empty() {
+        "use lowercase letters and digits separated by `.`, `_` or `-`".to_string()
+    } else {
+        format!(
+            "use lowercase letters and digits separated by `.`, `_` or `-`, such as `{suggestion}`"
+        )
+    })
+}
+
+fn parse_version(text: &str) -> Result<semver::Version, String> {
+    packctl::pack::parse_version(text)
+}
+
+fn layer_parser() -> impl TypedValueParser<Value = Layer> {
+    PossibleValuesParser::new(Layer::ALL.map(Layer::as_str))
+        .map(|s| s.parse::<Layer>().expect("only known layers pass"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,4 @@
+//! `packctl pack …`.
+
+pub mod init;
+pub mod validate;

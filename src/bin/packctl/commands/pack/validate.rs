@@ -1,0 +1,76 @@
+//! `packctl pack validate DIR`: every finding at once; exit 0 valid, 1 invalid.
+
+use crate::cli::ValidateArgs;
+use crate::printer::Printer;
+use packctl::pack::{Finding, validate};
+use serde::Serialize;
+use std::process::ExitCode;
+
+/// The JSON report; its shape is stable for CI.
+#[derive(Serialize)]
+struct Report<'a> {
+    path: String,
+    valid: bool,
+    errors: usize,
+    warnings: usize,
+    pack: Option<PackSummary>,
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct PackSummary {
+    name: String,
+    version: String,
+    layer: String,
+    tag: String,
+}
+
+pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let validation = validate(&args.dir);
+    let (errors, warnings) = (validation.errors(), validation.warnings());
+    let summary = validation.pack.as_ref().map(|pack| {
+        let m = pack.metadata();
+        PackSummary {
+            name: m.name.clone(),
+            version: m.version.to_string(),
+            layer: m.layer.to_string(),
+            tag: m.tag(),
+        }
+    });
+    if printer.is_json() {
+        printer.json(&Report {
+            path: args.dir.display().to_string(),
+            valid: errors == 0,
+            errors,
+            warnings,
+            pack: summary,
+            findings: &validation.findings,
+        })?;
+    } else {
+        for finding in &validation.findings {
+            printer.data(finding)?;
+        }
+        let counts = format!(
+            "{} error{}, {} warning{}",
+            errors,
+            plural(errors),
+            warnings,
+            plural(warnings)
+        );
+        match summary {
+            Some(p) => {
+                printer.data(format_args!("valid: {} {} ({})", p.name, p.version, counts))?
+            }
+            None => printer.data(format_args!("invalid: {} ({})", args.dir.display(), counts))?,
+        }
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,50 @@
+//! The one place errors are rendered: `error:`, then each `caused by:`, then `hint:`.
+
+use packctl::pack::PackError;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+/// The exit status for an operation that failed: bad input, a refusal, a registry error.
+pub const EXIT_FAILURE: u8 = 1;
+/// The exit status for a crash inside packctl, which is a bug.
+pub const EXIT_INTERNAL: u8 = 3;
+
+/// Prints `error` to stderr and returns the exit status for it.
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    if let Some(io) = error.downcast_ref::<io::Error>()
+        && io.kind() == io::ErrorKind::BrokenPipe
+    {
+        // The reader of stdout went away; there is nobody left to tell.
+        return ExitCode::SUCCESS;
+    }
+    let mut err = io::stderr().lock();
+    if let Some(PackError::Invalid { findings, .. }) = error.downcast_ref::<PackError>() {
+        for finding in findings.iter().filter(|f| f.is_error()) {
+            let _ = writeln!(err, "{finding}");
+        }
+    }
+    let _ = writeln!(err, "error: {error}");
+    let mut hint = None;
+    for (i, cause) in error.chain().enumerate() {
+        if i > 0 {
+            let _ = writeln!(err, "caused by: {cause}");
+        }
+        hint = hint.or_else(|| packctl::error::hint(cause));
+    }
+    if let Some(hint) = hint {
+        let _ = writeln!(err, "hint: {hint}");
+    }
+    ExitCode::from(EXIT_FAILURE)
+}
+
+/// Makes a panic end the process with [`EXIT_INTERNAL`] and a request to report it.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        eprintln!(
+            "error: packctl crashed; this is a bug, please report it with the command you ran"
+        );
+        std::process::exit(i32::from(EXIT_INTERNAL));
+    }));
+}

@@ -1,0 +1,11 @@
+//! packctl turns a Palette-style pack (pack.json, values.yaml, logo.png, Helm charts,
+//! Kubernetes manifests, Ansible roles) into an OCI artifact and moves it through OCI
+//! registries and OCI image layouts on disk.
+//!
+//! The command-line tool is a thin layer over this library: [`pack`] loads and validates a
+//! pack folder.
+#![deny(missing_docs)]
+
+pub mod env;
+pub mod error;
+pub mod pack;

@@ -1,0 +1,692 @@
+//! Loading a pack folder: the file checks, and assembling the parts of a valid pack.
+
+use super::finding::{Finding, Position};
+use super::json_index::JsonIndex;
+use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
+use super::walk::{Node, NodeKind, Tree, is_below};
+use super::{LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::Path;
+
+/// pack.json larger than this is refused: it becomes a config blob, and registries cap those.
+const MAX_PACK_JSON: u64 = 1 << 20;
+
+/// Validates the pack in `dir`, reporting every finding at once.
+pub fn validate(dir: &Path) -> Validation {
+    let mut findings = Vec::new();
+    let pack = load(dir, &mut findings);
+    let pack = pack.filter(|_| !findings.iter().any(Finding::is_error));
+    Validation { findings, pack }
+}
+
+fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
+    let unreadable_folder = |e: io::Error| {
+        Finding::error(
+            "unreadable",
+            ".",
+            format!("the pack folder `{}` cannot be read: {e}", dir.display()),
+        )
+        .hint("check the folder's permissions")
+    };
+    let problem = match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some(
+            Finding::error(
+                "not-a-pack",
+                ".",
+                format!("`{}` is a file, not a pack folder", dir.display()),
+            )
+            .hint("give the folder that holds pack.json"),
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(
+            Finding::error(
+                "not-a-pack",
+                ".",
+                format!("the pack folder `{}` does not exist", dir.display()),
+            )
+            .hint("check the path; `packctl pack init DIR` creates a new pack"),
+        ),
+        Err(e) => Some(unreadable_folder(e)),
+    };
+    if let Some(finding) = problem {
+        findings.push(finding);
+        return None;
+    }
+    let tree = match Tree::walk(dir, findings) {
+        Ok(tree) => tree,
+        Err(e) => {
+            findings.push(unreadable_folder(e));
+            return None;
+        }
+    };
+
+    let (metadata_bytes, read) = read_metadata(&tree, findings);
+    let values = required_file(&tree, VALUES_YAML, "an empty values.yaml is fine", findings);
+    if let Some(file) = &values {
+        check_yaml_file(file, false, findings);
+    }
+    let logo = required_file(
+        &tree,
+        LOGO_PNG,
+        "add the pack's logo as a PNG image",
+        findings,
+    );
+    if let Some(file) = &logo {
+        check_logo(file, findings);
+    }
+    // Without a pack.json object there is no list to hold files against.
+    let listed = read.listed?;
+    let references = check_references(&listed, &tree, &read.index, findings);
+    warn_unlisted(&tree, &references, findings);
+    let metadata = read.metadata?;
+    let parts = assemble(&tree, &references, values?, logo?)?;
+    let pack_json = file_of(&tree, PACK_JSON)?;
+    Some(Pack {
+        root: dir.to_path_buf(),
+        metadata,
+        metadata_bytes,
+        parts: std::iter::once(Part::Metadata(pack_json))
+            .chain(parts)
+            .collect(),
+    })
+}
+
+fn file_of(tree: &Tree, path: &str) -> Option<PackFile> {
+    match tree.get(path)? {
+        Node {
+            kind: NodeKind::File {
+                size, executable, ..
+            },
+            source,
+        } => Some(PackFile {
+            path: path.to_string(),
+            source: source.clone(),
+            size: *size,
+            executable: *executable,
+        }),
+        _ => None,
+    }
+}
+
+/// A fixed file every pack must have, as a regular file.
+fn required_file(
+    tree: &Tree,
+    name: &str,
+    hint: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<PackFile> {
+    match tree.get(name).map(|n| &n.kind) {
+        None => {
+            findings.push(
+                Finding::error("missing-file", name, format!("the pack has no {name}")).hint(hint),
+            );
+            None
+        }
+        Some(NodeKind::Dir) => {
+            findings.push(
+                Finding::error(
+                    "missing-file",
+                    name,
+                    format!("{name} is a folder, not a file"),
+                )
+                .hint(format!("replace the folder with the file {name}")),
+            );
+            None
+        }
+        // Links and special files already have a finding from the walk.
+        Some(NodeKind::Unusable) => None,
+        Some(NodeKind::File { .. }) => file_of(tree, name),
+    }
+}
+
+fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, MetadataRead) {
+    let hint = "run `packctl pack init` to start a pack, or add pack.json with name, displayName, layer, version and cloudTypes";
+    let Some(file) = required_file(tree, PACK_JSON, hint, findings) else {
+        return (Vec::new(), MetadataRead::default());
+    };
+    if file.size > MAX_PACK_JSON {
+        findings.push(
+            Finding::error(
+                "file-too-large",
+                PACK_JSON,
+                format!(
+                    "pack.json is {} bytes; packctl reads at most {MAX_PACK_JSON}",
+                    file.size
+                ),
+            )
+            .hint("keep pack.json to metadata; move data into values.yaml or other files"),
+        );
+        return (Vec::new(), MetadataRead::default());
+    }
+    let bytes = match fs::read(&file.source) {
+        Ok(b) => b,
+        Err(e) => {
+            findings.push(unreadable(PACK_JSON, &e));
+            return (Vec::new(), MetadataRead::default());
+        }
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            findings.push(not_utf8(PACK_JSON, &bytes, &e));
+            return (bytes, MetadataRead::default());
+        }
+    };
+    let read = metadata::read(text, findings);
+    (bytes, read)
+}
+
+fn unreadable(file: &str, e: &io::Error) -> Finding {
+    Finding::error("unreadable", file, format!("{file} cannot be read: {e}"))
+        .hint("check the file's permissions")
+}
+
+fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> Finding {
+    let good = &bytes[..e.valid_up_to()];
+    let text = std::str::from_utf8(good).unwrap_or_default();
+    let line = text.matches('\n').count() + 1;
+    let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Finding::error("not-utf8", file, format!("{file} is not UTF-8 text"))
+        .at(Some(Position {
+            line: line as u32,
+            column: column as u32,
+        }))
+        .hint("save the file as UTF-8")
+}
+
+/// Checks that a YAML file parses (every document, when `multi`), with no duplicate keys.
+fn check_yaml_file(file: &PackFile, multi: bool, findings: &mut Vec<Finding>) {
+    let bytes = match fs::read(&file.source) {
+        Ok(b) => b,
+        Err(e) => {
+            findings.push(unreadable(&file.path, &e));
+            return;
+        }
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            findings.push(not_utf8(&file.path, &bytes, &e));
+            return;
+        }
+    };
+    // A templated manifest (`{{ … }}`) is YAML only once rendered, so it is not parsed here.
+    if multi && text.contains("{{") {
+        return;
+    }
+    if let Some(finding) = check_yaml(&file.path, text, multi) {
+        findings.push(finding);
+    }
+}
+
+/// Parses YAML text; `None` when it is well formed.
+pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding> {
+    use serde::de::IgnoredAny;
+    let mut options = serde_saphyr::options::Options::default();
+    options.with_snippet = false;
+    let result = if multi {
+        serde_saphyr::from_str_multiple_with_options::<IgnoredAny, Vec<_>>(text, options).map(drop)
+    } else {
+        serde_saphyr::from_str_with_options::<IgnoredAny>(text, options).map(drop)
+    };
+    let error = result.err()?;
+    let position = error.location().map(|l| Position {
+        line: l.line() as u32,
+        column: l.column() as u32,
+    });
+    let finding = match &error {
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => Finding::error(
+            "duplicate-key",
+            file,
+            match key {
+                Some(k) => format!("the key `{k}` is given twice in one mapping"),
+                None => "a key is given twice in one mapping".to_string(),
+            },
+        )
+        .hint("keep one of the two keys; YAML readers disagree on which one wins"),
+        other => {
+            let text = other.to_string();
+            let message = text
+                .rfind(" at line ")
+                .map_or(text.as_str(), |i| &text[..i]);
+            let hint = if multi {
+                "fix the YAML syntax at the position shown; separate documents with `---`"
+            } else {
+                "fix the YAML syntax at the position shown"
+            };
+            Finding::error(
+                "yaml-syntax",
+                file,
+                format!("{file} is not valid YAML: {message}"),
+            )
+            .hint(hint)
+        }
+    };
+    Some(finding.at(position))
+}
+
+fn check_logo(file: &PackFile, findings: &mut Vec<Finding>) {
+    let result = File::open(&file.source)
+        .map_err(|e| format!("it cannot be read: {e}"))
+        .and_then(png::check);
+    if let Err(why) = result {
+        findings.push(
+            Finding::error(
+                "invalid-png",
+                LOGO_PNG,
+                format!("logo.png is not a usable PNG image: {why}"),
+            )
+            .hint("save the logo in PNG format (Palette shows it in the pack list)"),
+        );
+    }
+}
+
+/// A path named in `charts`, `kubeManifests` or `ansibleRoles`, after normalisation.
+#[derive(Debug)]
+pub(crate) struct Reference {
+    pub(crate) list: &'static str,
+    pub(crate) index: usize,
+    pub(crate) path: String,
+}
+
+impl Reference {
+    fn field(&self) -> String {
+        format!("{}[{}]", self.list, self.index)
+    }
+}
+
+/// Normalises a relative path from pack.json: `/`-separated, no `.` or empty components.
+pub(crate) fn normalize(raw: &str) -> Result<String, (&'static str, &'static str)> {
+    if raw.is_empty() {
+        return Err(("is empty", "give a path relative to the pack folder"));
+    }
+    if raw.contains('\\') {
+        return Err(("uses `\\`", "separate folders with `/`"));
+    }
+    if raw.starts_with('/') || (raw.len() >= 2 && raw.as_bytes()[1] == b':') {
+        return Err((
+            "is an absolute path",
+            "give a path relative to the pack folder",
+        ));
+    }
+    let mut parts = Vec::new();
+    for part in raw.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                return Err((
+                    "leaves the pack folder (`..`)",
+                    "keep the file inside the pack folder and name it from there",
+                ));
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Err((
+            "names the pack folder itself",
+            "name a file or folder inside the pack",
+        ));
+    }
+    Ok(parts.join("/"))
+}
+
+fn check_references(
+    listed: &Listed,
+    tree: &Tree,
+    index: &JsonIndex,
+    findings: &mut Vec<Finding>,
+) -> Vec<Reference> {
+    let lists: [(&'static str, &Vec<String>); 3] = [
+        ("charts", &listed.charts),
+        ("kubeManifests", &listed.kube_manifests),
+        ("ansibleRoles", &listed.ansible_roles),
+    ];
+    let mut references: Vec<Reference> = Vec::new();
+    for (list, paths) in lists {
+        for (position, raw) in paths.iter().enumerate() {
+            let field = format!("{list}[{position}]");
+            let path = match normalize(raw) {
+                Ok(p) => p,
+                Err((what, hint)) => {
+                    findings.push(
+                        Finding::error(
+                            "invalid-path",
+                            PACK_JSON,
+                            format!("`{field}` \"{raw}\" {what}"),
+                        )
+                        .at(index.value(&field))
+                        .field(field)
+                        .hint(hint),
+                    );
+                    continue;
+                }
+            };
+            let reference = Reference {
+                list,
+                index: position,
+                path,
+            };
+            if check_reference(&reference, raw, tree, index, findings) {
+                references.push(reference);
+            }
+        }
+    }
+    check_overlaps(&references, index, findings);
+    references
+}
+
+/// Checks one referenced path; `true` when it can be packed.
+fn check_reference(
+    reference: &Reference,
+    raw: &str,
+    tree: &Tree,
+    index: &JsonIndex,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let field = reference.field();
+    let path = &reference.path;
+    let want_dir = reference.list == "ansibleRoles";
+    let node = tree.get(path);
+    let problem = match node.map(|n| &n.kind) {
+        None => Some((
+            "missing-path",
+            format!("`{field}` names \"{raw}\", which is not in the pack"),
+            suggest_existing(tree, path, want_dir),
+        )),
+        // The walk already reported why this entry cannot be packed.
+        Some(NodeKind::Unusable) => return false,
+        Some(NodeKind::Dir) if !want_dir => Some((
+            "invalid-path",
+            format!(
+                "`{field}` names the folder \"{raw}\"; {} must name files",
+                reference.list
+            ),
+            "name the file itself".to_string(),
+        )),
+        Some(NodeKind::File { .. }) if want_dir => Some((
+            "invalid-path",
+            format!("`{field}` names the file \"{raw}\"; an Ansible role is a folder"),
+            "name the role's folder, the one that holds tasks/".to_string(),
+        )),
+        _ => None,
+    };
+    if let Some((rule, message, hint)) = problem {
+        findings.push(
+            Finding::error(rule, PACK_JSON, message)
+                .at(index.value(&field))
+                .field(field)
+                .hint(hint),
+        );
+        return false;
+    }
+    let node = node.expect("checked above");
+    match reference.list {
+        "charts" => check_chart(path, node, findings),
+        "kubeManifests" => {
+            if let Some(file) = file_of(tree, path) {
+                check_yaml_file(&file, true, findings);
+            }
+        }
+        _ => check_role(path, tree, findings),
+    }
+    true
+}
+
+fn suggest_existing(tree: &Tree, path: &str, want_dir: bool) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let same_name: Vec<&str> = tree
+        .nodes
+        .iter()
+        .filter(|(p, n)| {
+            p.rsplit('/').next() == Some(name) && matches!(n.kind, NodeKind::Dir) == want_dir
+        })
+        .map(|(p, _)| p.as_str())
+        .take(3)
+        .collect();
+    if same_name.is_empty() {
+        "check the path; it is relative to the pack folder".to_string()
+    } else {
+        format!("did you mean {}?", quoted_list(&same_name))
+    }
+}
+
+fn check_chart(path: &str, node: &Node, findings: &mut Vec<Finding>) {
+    let result = File::open(&node.source)
+        .map_err(|e| format!("it cannot be read: {e}"))
+        .and_then(chart_name);
+    if let Err(why) = result {
+        findings.push(
+            Finding::error(
+                "invalid-chart",
+                path,
+                format!("`{path}` is not a Helm chart archive: {why}"),
+            )
+            .hint("package the chart with `helm package CHART_DIR` and name the .tgz it writes"),
+        );
+    }
+}
+
+/// Finds the chart folder of a Helm chart archive: the top folder holding Chart.yaml.
+fn chart_name(file: File) -> Result<String, String> {
+    let mut magic = [0u8; 2];
+    let mut reader = io::BufReader::new(file);
+    let mut head = (&mut reader).take(2);
+    head.read_exact(&mut magic)
+        .map_err(|_| "it is shorter than a gzip header".to_string())?;
+    if magic != [0x1f, 0x8b] {
+        return Err("it is not gzip-compressed".to_string());
+    }
+    let stream = io::Cursor::new(magic).chain(reader);
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(stream));
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("it is not a tar archive: {e}"))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("its tar stream is damaged: {e}"))?;
+        let path = entry
+            .path()
+            .map_err(|e| format!("it holds a bad entry name: {e}"))?;
+        let parts: Vec<_> = path.components().collect();
+        if parts.len() == 2 && parts[1].as_os_str() == "Chart.yaml" {
+            return Ok(parts[0].as_os_str().to_string_lossy().into_owned());
+        }
+    }
+    Err("it holds no CHART/Chart.yaml".to_string())
+}
+
+fn check_role(path: &str, tree: &Tree, findings: &mut Vec<Finding>) {
+    let has_tasks = ["tasks/main.yml", "tasks/main.yaml"]
+        .iter()
+        .any(|t| tree.get(&format!("{path}/{t}")).is_some());
+    if !has_tasks {
+        findings.push(
+            Finding::warning(
+                "role-without-tasks",
+                path,
+                format!("the Ansible role `{path}` has no tasks/main.yml, so Ansible runs nothing from it"),
+            )
+            .hint("add the role's tasks in tasks/main.yml"),
+        );
+    }
+}
+
+fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Vec<Finding>) {
+    let fixed = [PACK_JSON, VALUES_YAML, LOGO_PNG];
+    let mut seen: Vec<&Reference> = Vec::new();
+    for r in references {
+        if fixed.contains(&r.path.as_str()) {
+            findings.push(
+                Finding::error(
+                    "overlapping-path",
+                    PACK_JSON,
+                    format!(
+                        "`{}` names {}, which the pack carries on its own",
+                        r.field(),
+                        r.path
+                    ),
+                )
+                .at(index.value(&r.field()))
+                .field(r.field())
+                .hint("remove the entry"),
+            );
+            continue;
+        }
+        if let Some(earlier) = seen.iter().find(|e| e.path == r.path) {
+            findings.push(
+                Finding::error(
+                    "duplicate-path",
+                    PACK_JSON,
+                    format!(
+                        "`{}` names \"{}\" again (first in `{}`)",
+                        r.field(),
+                        r.path,
+                        earlier.field()
+                    ),
+                )
+                .at(index.value(&r.field()))
+                .field(r.field())
+                .hint("name each file or folder once"),
+            );
+            continue;
+        }
+        if let Some(other) = seen
+            .iter()
+            .find(|e| is_below(&r.path, &e.path) || is_below(&e.path, &r.path))
+        {
+            findings.push(
+                Finding::error(
+                    "overlapping-path",
+                    PACK_JSON,
+                    format!(
+                        "`{}` (\"{}\") and `{}` (\"{}\") overlap: one lies inside the other",
+                        r.field(),
+                        r.path,
+                        other.field(),
+                        other.path
+                    ),
+                )
+                .at(index.value(&r.field()))
+                .field(r.field())
+                .hint("a file belongs either to a role folder or to its own list, not both"),
+            );
+            continue;
+        }
+        seen.push(r);
+    }
+}
+
+/// Warns about charts and manifests in their usual folders that pack.json does not list.
+fn warn_unlisted(tree: &Tree, references: &[Reference], findings: &mut Vec<Finding>) {
+    let claimed: HashSet<&str> = references.iter().map(|r| r.path.as_str()).collect();
+    let roles: Vec<&str> = references
+        .iter()
+        .filter(|r| r.list == "ansibleRoles")
+        .map(|r| r.path.as_str())
+        .collect();
+    for (path, _) in tree.files_under("") {
+        if claimed.contains(path.as_str()) || roles.iter().any(|r| is_below(path, r)) {
+            continue;
+        }
+        let (list, looks_like) = if path.starts_with("charts/") && path.ends_with(".tgz") {
+            ("charts", "a Helm chart")
+        } else if path.starts_with("manifests/")
+            && (path.ends_with(".yaml") || path.ends_with(".yml"))
+        {
+            ("kubeManifests", "a Kubernetes manifest")
+        } else {
+            continue;
+        };
+        findings.push(
+            Finding::warning(
+                "unlisted-file",
+                path.clone(),
+                format!("`{path}` looks like {looks_like} but `{list}` does not list it; it is carried as a plain file"),
+            )
+            .hint(format!("add \"{path}\" to `{list}` in pack.json, or move it elsewhere")),
+        );
+    }
+}
+
+fn assemble(
+    tree: &Tree,
+    references: &[Reference],
+    values: PackFile,
+    logo: PackFile,
+) -> Option<Vec<Part>> {
+    let mut parts = vec![Part::Values(values), Part::Logo(logo)];
+    for list in ["charts", "kubeManifests", "ansibleRoles"] {
+        for r in references.iter().filter(|r| r.list == list) {
+            let part = match list {
+                "charts" => Part::Chart(file_of(tree, &r.path)?),
+                "kubeManifests" => Part::KubeManifest(file_of(tree, &r.path)?),
+                _ => role(tree, &r.path),
+            };
+            parts.push(part);
+        }
+    }
+    let mut claimed: Vec<&str> = vec![PACK_JSON];
+    claimed.extend(parts.iter().map(Part::path));
+    let others: Vec<Part> = tree
+        .files_under("")
+        .filter(|(path, _)| {
+            !claimed
+                .iter()
+                .any(|c| *c == path.as_str() || is_below(path, c))
+        })
+        .filter_map(|(path, _)| file_of(tree, path).map(Part::Other))
+        .collect();
+    parts.extend(others);
+    Some(parts)
+}
+
+fn role(tree: &Tree, path: &str) -> Part {
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for (p, node) in tree.below(path) {
+        match node.kind {
+            NodeKind::Dir => dirs.push(p.clone()),
+            NodeKind::File { .. } => files.extend(file_of(tree, p)),
+            NodeKind::Unusable => {}
+        }
+    }
+    Part::AnsibleRole {
+        path: path.to_string(),
+        dirs,
+        files,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize("./charts//a.tgz").unwrap(), "charts/a.tgz");
+        assert_eq!(normalize("harden_os/").unwrap(), "harden_os");
+        assert!(normalize("../x").is_err());
+        assert!(normalize("a/../../x").is_err());
+        assert!(normalize("/etc/passwd").is_err());
+        assert!(normalize("C:/x").is_err());
+        assert!(normalize("a\\b").is_err());
+        assert!(normalize("").is_err());
+        assert!(normalize("./").is_err());
+    }
+
+    #[test]
+    fn yaml_findings_carry_positions() {
+        let f = check_yaml("values.yaml", "a: 1\nb:\n  c: 1\n  c: 2\n", false).unwrap();
+        assert_eq!(
+            (f.rule, f.line, f.column),
+            ("duplicate-key", Some(4), Some(3))
+        );
+        let f = check_yaml("m.yaml", "a: 1\n---\nb: [\n", true).unwrap();
+        assert_eq!((f.rule, f.line), ("yaml-syntax", Some(3)));
+        assert!(!f.message.contains(" at line "), "{}", f.message);
+        assert!(check_yaml("values.yaml", "", false).is_none());
+        assert!(check_yaml("values.yaml", "# only comments\n", false).is_none());
+    }
+}

@@ -1,0 +1,1075 @@
+//! pack.json: the typed metadata, and the field checks that produce it.
+
+use super::finding::{Finding, Position};
+use super::json_index::{JsonIndex, child, item};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+
+/// The file name of the metadata.
+pub const PACK_JSON: &str = "pack.json";
+
+/// The layer of a cluster profile a pack belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// A kernel pack.
+    Kernel,
+    /// An operating-system pack.
+    Os,
+    /// A Kubernetes distribution.
+    K8s,
+    /// A container network interface.
+    Cni,
+    /// A container storage interface.
+    Csi,
+    /// An add-on (needs an `addonType`).
+    Addon,
+}
+
+impl Layer {
+    /// Every layer, in profile order.
+    pub const ALL: [Layer; 6] = [
+        Layer::Kernel,
+        Layer::Os,
+        Layer::K8s,
+        Layer::Cni,
+        Layer::Csi,
+        Layer::Addon,
+    ];
+
+    /// The value written in pack.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Kernel => "kernel",
+            Layer::Os => "os",
+            Layer::K8s => "k8s",
+            Layer::Cni => "cni",
+            Layer::Csi => "csi",
+            Layer::Addon => "addon",
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Layer {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Layer::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "expected one of {}",
+                    quoted_list(&Layer::ALL.map(Layer::as_str))
+                )
+            })
+    }
+}
+
+/// Add-on types the seed documents, then those real packs use.
+pub const ADDON_TYPES: [&str; 11] = [
+    "logging",
+    "monitoring",
+    "load balancer",
+    "authentication",
+    "ingress",
+    "security",
+    "system app",
+    "app services",
+    "registry",
+    "servicemesh",
+    "ai",
+];
+
+/// Cloud types Palette knows, lowercase. `vmware` is the seed's spelling of `vsphere`.
+pub const CLOUD_TYPES: [&str; 21] = [
+    "all",
+    "aws",
+    "azure",
+    "gcp",
+    "vsphere",
+    "vmware",
+    "openstack",
+    "baremetal",
+    "maas",
+    "aks",
+    "eks",
+    "gke",
+    "tke",
+    "edge",
+    "edge-native",
+    "libvirt",
+    "coxedge",
+    "tencent",
+    "custom",
+    "generic",
+    "nested",
+];
+
+/// The kinds of constraint dependency Palette knows.
+pub const DEPENDENCY_TYPES: [&str; 4] = ["required", "optional", "notSupported", "upgrade"];
+
+/// The resources a constraint can ask for.
+pub const RESOURCE_TYPES: [&str; 3] = ["cpu", "memory", "diskSize"];
+
+/// The typed content of pack.json.
+///
+/// Fields packctl does not know are kept, in their order, in [`PackMetadata::extra`]; the
+/// artifact carries the pack.json bytes verbatim in any case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackMetadata {
+    /// The pack name, usable as an OCI repository path component.
+    pub name: String,
+    /// The name shown in Palette.
+    pub display_name: String,
+    /// The profile layer.
+    pub layer: Layer,
+    /// The add-on category, for `addon` packs.
+    pub addon_type: Option<String>,
+    /// The pack version.
+    pub version: semver::Version,
+    /// Supported cloud types, as written.
+    pub cloud_types: Vec<String>,
+    /// An optional grouping, such as `LTS`.
+    pub group: Option<String>,
+    /// Key/value pairs for installation (OS packs carry `imageId`, `osName`, …), in order.
+    pub annotations: Vec<(String, String)>,
+    /// End-of-life date, `YYYY-MM-DD`.
+    pub eol: Option<String>,
+    /// Kubernetes manifests, relative paths.
+    pub kube_manifests: Vec<String>,
+    /// Helm chart archives, relative paths.
+    pub charts: Vec<String>,
+    /// Ansible role folders, relative paths.
+    pub ansible_roles: Vec<String>,
+    /// Dependencies on other packs and resource minimums.
+    pub constraints: Option<Constraints>,
+    /// Fields packctl does not know, verbatim.
+    pub extra: Map<String, Value>,
+}
+
+impl PackMetadata {
+    /// The OCI tag for this version: the version with `+` replaced by `_`.
+    pub fn tag(&self) -> String {
+        version_tag(&self.version)
+    }
+}
+
+/// The OCI tag for a version: OCI tags cannot hold `+`, so it becomes `_`, as Helm does.
+pub fn version_tag(version: &semver::Version) -> String {
+    version.to_string().replace('+', "_")
+}
+
+/// `constraints` in pack.json.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Constraints {
+    /// Packs this one depends on, or cannot live with.
+    pub dependencies: Vec<Dependency>,
+    /// Minimum resources.
+    pub resources: Vec<Resource>,
+}
+
+/// One entry of `constraints.dependencies`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    /// The other pack's name.
+    pub pack_name: String,
+    /// The other pack's layer.
+    pub layer: Option<Layer>,
+    /// The lowest version that satisfies it, as written.
+    pub min_version: Option<String>,
+    /// The highest version that satisfies it, as written.
+    pub max_version: Option<String>,
+    /// `required`, `optional`, `notSupported` or `upgrade`.
+    pub kind: Option<String>,
+}
+
+/// One entry of `constraints.resources`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// `cpu`, `memory` or `diskSize`.
+    pub kind: String,
+    /// The minimum amount.
+    pub min_limit: Option<f64>,
+}
+
+/// Whether `name` is usable as one OCI repository path component.
+pub fn is_valid_name(name: &str) -> bool {
+    // [a-z0-9]+([._-][a-z0-9]+)*
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !name.is_empty()
+        && name
+            .split(['.', '_', '-'])
+            .all(|part| !part.is_empty() && part.chars().all(alnum))
+}
+
+/// A name that passes [`is_valid_name`], derived from one that does not.
+pub fn suggest_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        let after_separator = out.is_empty() || out.ends_with(['.', '_', '-']);
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || (c.is_ascii() && !after_separator) {
+            // Keep `.`, `_` and `-`; turn anything else into `-`.
+            out.push(
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                },
+            );
+        } else if !after_separator {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches(['.', '_', '-']).to_string()
+}
+
+/// Parses a pack version: semantic version, no leading `v`.
+pub fn parse_version(text: &str) -> Result<semver::Version, String> {
+    match semver::Version::parse(text) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            if let Some(rest) = text.strip_prefix(['v', 'V'])
+                && semver::Version::parse(rest).is_ok()
+            {
+                return Err(format!("drop the leading `v`: \"{rest}\""));
+            }
+            let parts: Vec<_> = text.split('.').collect();
+            if (1..3).contains(&parts.len()) && parts.iter().all(|p| p.parse::<u64>().is_ok()) {
+                let mut fixed = text.to_string();
+                for _ in parts.len()..3 {
+                    fixed.push_str(".0");
+                }
+                return Err(format!("write all three numbers: \"{fixed}\""));
+            }
+            Err(format!(
+                "use MAJOR.MINOR.PATCH with an optional -prerelease or +build, such as \"1.0.0\" ({e})"
+            ))
+        }
+    }
+}
+
+/// Whether `text` is a calendar date written `YYYY-MM-DD`.
+pub fn is_valid_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = &text[r];
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
+pub(crate) fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const KNOWN_FIELDS: [&str; 13] = [
+    "name",
+    "displayName",
+    "layer",
+    "addonType",
+    "version",
+    "cloudTypes",
+    "group",
+    "annotations",
+    "eol",
+    "kubeManifests",
+    "charts",
+    "ansibleRoles",
+    "constraints",
+];
+
+/// The paths pack.json names, as written: read even when other fields are broken, so that
+/// validation can check them too.
+#[derive(Debug, Default)]
+pub(crate) struct Listed {
+    pub(crate) charts: Vec<String>,
+    pub(crate) kube_manifests: Vec<String>,
+    pub(crate) ansible_roles: Vec<String>,
+}
+
+/// What reading pack.json gave.
+#[derive(Debug, Default)]
+pub(crate) struct MetadataRead {
+    /// The metadata, unless an error left a required field without a usable value.
+    pub(crate) metadata: Option<PackMetadata>,
+    /// The paths it lists, when it holds an object.
+    pub(crate) listed: Option<Listed>,
+    /// Where its fields are, when it is well-formed JSON.
+    pub(crate) index: JsonIndex,
+}
+
+/// Reads pack.json text into [`PackMetadata`], adding a finding for every problem.
+pub(crate) fn read(text: &str, findings: &mut Vec<Finding>) -> MetadataRead {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let position = (e.line() > 0).then(|| Position {
+                line: e.line() as u32,
+                column: super::finding::char_column(text, e.line(), e.column()),
+            });
+            findings.push(
+                Finding::error(
+                    "json-syntax",
+                    PACK_JSON,
+                    format!("pack.json is not valid JSON: {}", strip_json_position(&e)),
+                )
+                .at(position)
+                .hint("fix the JSON syntax at the position shown"),
+            );
+            return MetadataRead::default();
+        }
+    };
+    let index = JsonIndex::new(text);
+    let mut reader = Reader {
+        index: &index,
+        findings,
+    };
+    for (path, at) in &index.duplicates {
+        reader.findings.push(
+            Finding::error(
+                "duplicate-key",
+                PACK_JSON,
+                format!("`{path}` is given twice; JSON readers disagree on which one wins"),
+            )
+            .field(path.clone())
+            .at(Some(*at))
+            .hint("keep one of the two keys"),
+        );
+    }
+    let Value::Object(object) = value else {
+        reader.findings.push(
+            Finding::error(
+                "wrong-type",
+                PACK_JSON,
+                format!(
+                    "pack.json must hold a JSON object, not {}",
+                    describe(&value)
+                ),
+            )
+            .at(index.value(""))
+            .hint("write the fields inside `{ … }`"),
+        );
+        return MetadataRead {
+            index,
+            ..MetadataRead::default()
+        };
+    };
+    let (metadata, listed) = reader.object(object);
+    MetadataRead {
+        metadata,
+        listed: Some(listed),
+        index,
+    }
+}
+
+fn strip_json_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+struct Reader<'a> {
+    index: &'a JsonIndex,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, rule: &'static str, path: &str, message: String, hint: String) {
+        let finding = Finding::error(rule, PACK_JSON, message)
+            .field(path)
+            .at(self.index.value(path))
+            .hint(hint);
+        self.findings.push(finding);
+    }
+
+    fn warning(&mut self, rule: &'static str, path: &str, message: String, hint: String) {
+        let finding = Finding::warning(rule, PACK_JSON, message)
+            .field(path)
+            .at(self.index.value(path))
+            .hint(hint);
+        self.findings.push(finding);
+    }
+
+    fn wrong_type(&mut self, path: &str, expected: &str, found: &Value, example: &str) {
+        self.error(
+            "wrong-type",
+            path,
+            format!("`{path}` must be {expected}, not {}", describe(found)),
+            format!("write it as {example}"),
+        );
+    }
+
+    fn missing(&mut self, field: &str, example: &str) {
+        let finding = Finding::error(
+            "missing-field",
+            PACK_JSON,
+            format!("the required field `{field}` is missing"),
+        )
+        .field(field)
+        .hint(format!("add `\"{field}\": {example}`"));
+        self.findings.push(finding);
+    }
+
+    /// A required or optional string field.
+    fn string(
+        &mut self,
+        object: &Map<String, Value>,
+        field: &str,
+        required: bool,
+        example: &str,
+    ) -> Option<String> {
+        match object.get(field) {
+            None if required => {
+                self.missing(field, example);
+                None
+            }
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.wrong_type(field, "a string", other, example);
+                None
+            }
+        }
+    }
+
+    fn object(&mut self, object: Map<String, Value>) -> (Option<PackMetadata>, Listed) {
+        let mut extra = Map::new();
+        for (key, value) in &object {
+            if !KNOWN_FIELDS.contains(&key.as_str()) {
+                let finding = Finding::warning(
+                    "unknown-field",
+                    PACK_JSON,
+                    format!(
+                        "`{key}` is not a pack.json field packctl knows; it is kept as written"
+                    ),
+                )
+                .field(key.clone())
+                .at(self.index.key(key))
+                .hint(format!(
+                    "check the spelling; known fields: {}",
+                    KNOWN_FIELDS.join(", ")
+                ));
+                self.findings.push(finding);
+                extra.insert(key.clone(), value.clone());
+            }
+        }
+
+        let name = self.name(&object);
+        let display_name = self.display_name(&object);
+        let layer = self.layer(&object);
+        let addon_type = self.addon_type(&object, layer);
+        let version = self.version(&object);
+        let cloud_types = self.cloud_types(&object);
+        let group = self.string(&object, "group", false, "\"LTS\"");
+        let annotations = self.annotations(&object);
+        let eol = self.eol(&object);
+        let kube_manifests = self.paths(&object, "kubeManifests", "[\"manifests/app.yaml\"]");
+        let charts = self.paths(&object, "charts", "[\"charts/app-1.0.0.tgz\"]");
+        let ansible_roles = self.paths(&object, "ansibleRoles", "[\"harden_os\"]");
+        let constraints = self.constraints(&object);
+
+        let listed = Listed {
+            charts,
+            kube_manifests,
+            ansible_roles,
+        };
+        let metadata = match (name, display_name, layer, version, cloud_types) {
+            (Some(name), Some(display_name), Some(layer), Some(version), Some(cloud_types)) => {
+                Some(PackMetadata {
+                    name,
+                    display_name,
+                    layer,
+                    addon_type,
+                    version,
+                    cloud_types,
+                    group,
+                    annotations,
+                    eol,
+                    kube_manifests: listed.kube_manifests.clone(),
+                    charts: listed.charts.clone(),
+                    ansible_roles: listed.ansible_roles.clone(),
+                    constraints,
+                    extra,
+                })
+            }
+            _ => None,
+        };
+        (metadata, listed)
+    }
+
+    fn name(&mut self, object: &Map<String, Value>) -> Option<String> {
+        let name = self.string(object, "name", true, "\"my-pack\"")?;
+        if is_valid_name(&name) {
+            return Some(name);
+        }
+        let suggestion = suggest_name(&name);
+        let hint = if suggestion.is_empty() {
+            "use lowercase letters and digits, separated by single `.`, `_` or `-`".to_string()
+        } else {
+            format!(
+                "use lowercase letters and digits, separated by single `.`, `_` or `-`, such as \"{suggestion}\""
+            )
+        };
+        self.error(
+            "invalid-name",
+            "name",
+            format!("`name` \"{name}\" cannot be used in an OCI repository path"),
+            hint,
+        );
+        None
+    }
+
+    fn display_name(&mut self, object: &Map<String, Value>) -> Option<String> {
+        let display = self.string(object, "displayName", true, "\"My Pack\"")?;
+        if display.trim().is_empty() {
+            self.error(
+                "invalid-value",
+                "displayName",
+                "`displayName` is empty".to_string(),
+                "give the name Palette shows for the pack, such as \"Prometheus\"".to_string(),
+            );
+            return None;
+        }
+        Some(display)
+    }
+
+    fn layer(&mut self, object: &Map<String, Value>) -> Option<Layer> {
+        let text = self.string(object, "layer", true, "\"addon\"")?;
+        match text.parse::<Layer>() {
+            Ok(layer) => Some(layer),
+            Err(expected) => {
+                let lower = text.to_ascii_lowercase();
+                let hint = if lower.parse::<Layer>().is_ok() {
+                    format!("layers are lowercase: \"{lower}\"")
+                } else {
+                    expected
+                };
+                self.error(
+                    "invalid-layer",
+                    "layer",
+                    format!("`layer` \"{text}\" is not a layer"),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    fn addon_type(&mut self, object: &Map<String, Value>, layer: Option<Layer>) -> Option<String> {
+        let addon_type = self.string(object, "addonType", false, "\"monitoring\"");
+        match (&addon_type, layer) {
+            (None, Some(Layer::Addon)) if !object.contains_key("addonType") => {
+                self.findings.push(
+                    Finding::error(
+                        "missing-addon-type",
+                        PACK_JSON,
+                        "`addonType` is required when `layer` is \"addon\"",
+                    )
+                    .field("addonType")
+                    .at(self.index.value("layer"))
+                    .hint(format!(
+                        "add `\"addonType\": \"monitoring\"`, or another of {}",
+                        quoted_list(&ADDON_TYPES)
+                    )),
+                );
+            }
+            (Some(t), Some(Layer::Addon)) if !ADDON_TYPES.contains(&t.as_str()) => {
+                self.warning(
+                    "unknown-addon-type",
+                    "addonType",
+                    format!("`addonType` \"{t}\" is not one Palette is known to sort by"),
+                    format!("one of {}", quoted_list(&ADDON_TYPES)),
+                );
+            }
+            (Some(_), Some(layer)) if layer != Layer::Addon => {
+                self.warning(
+                    "unused-addon-type",
+                    "addonType",
+                    format!("`addonType` only applies to addon packs, and this pack's layer is \"{layer}\""),
+                    "remove `addonType`, or set `layer` to \"addon\"".to_string(),
+                );
+            }
+            _ => {}
+        }
+        addon_type
+    }
+
+    fn version(&mut self, object: &Map<String, Value>) -> Option<semver::Version> {
+        let text = self.string(object, "version", true, "\"1.0.0\"")?;
+        match parse_version(&text) {
+            Ok(version) => {
+                let tag = version_tag(&version);
+                if tag.len() > 128 {
+                    self.error(
+                        "invalid-version",
+                        "version",
+                        format!(
+                            "`version` makes a tag of {} characters; OCI tags hold at most 128",
+                            tag.len()
+                        ),
+                        "shorten the pre-release or build part".to_string(),
+                    );
+                    return None;
+                }
+                Some(version)
+            }
+            Err(hint) => {
+                self.error(
+                    "invalid-version",
+                    "version",
+                    format!("`version` \"{text}\" is not a semantic version"),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    fn cloud_types(&mut self, object: &Map<String, Value>) -> Option<Vec<String>> {
+        let example = "[\"all\"]";
+        let list = match object.get("cloudTypes") {
+            None => {
+                self.missing("cloudTypes", example);
+                return None;
+            }
+            Some(Value::Array(list)) => list,
+            Some(other) => {
+                self.wrong_type("cloudTypes", "an array of strings", other, example);
+                return None;
+            }
+        };
+        if list.is_empty() {
+            self.error(
+                "invalid-cloud-type",
+                "cloudTypes",
+                "`cloudTypes` is empty; a pack supports at least one cloud type".to_string(),
+                "write [\"all\"] for a pack that runs anywhere".to_string(),
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, value) in list.iter().enumerate() {
+            let path = item("cloudTypes", i);
+            let Value::String(text) = value else {
+                self.wrong_type(&path, "a string", value, "\"aws\"");
+                ok = false;
+                continue;
+            };
+            let lower = text.to_ascii_lowercase();
+            if !CLOUD_TYPES.contains(&lower.as_str()) {
+                self.error(
+                    "invalid-cloud-type",
+                    &path,
+                    format!("\"{text}\" in `cloudTypes` is not a cloud type"),
+                    format!("one of {}", quoted_list(&CLOUD_TYPES)),
+                );
+                ok = false;
+            } else if out.iter().any(|o: &String| o.eq_ignore_ascii_case(text)) {
+                self.warning(
+                    "duplicate-value",
+                    &path,
+                    format!("\"{text}\" is listed twice in `cloudTypes`"),
+                    "remove the repeat".to_string(),
+                );
+            }
+            out.push(text.clone());
+        }
+        ok.then_some(out)
+    }
+
+    fn annotations(&mut self, object: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        match object.get("annotations") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (key, value) in map {
+                    let path = child("annotations", key);
+                    match value {
+                        Value::String(s) => out.push((key.clone(), s.clone())),
+                        other => {
+                            let written = serde_json::to_string(other).unwrap_or_default();
+                            self.error(
+                                "annotation-not-string",
+                                &path,
+                                format!(
+                                    "annotation `{key}` must be a string, not {}",
+                                    describe(other)
+                                ),
+                                format!("quote it: \"{key}\": \"{}\"", written.trim_matches('"')),
+                            );
+                        }
+                    }
+                }
+            }
+            Some(other) => self.wrong_type(
+                "annotations",
+                "an object of strings",
+                other,
+                "{\"osName\": \"ubuntu\"}",
+            ),
+        }
+        out
+    }
+
+    fn eol(&mut self, object: &Map<String, Value>) -> Option<String> {
+        let eol = self.string(object, "eol", false, "\"2028-04-30\"")?;
+        if is_valid_date(&eol) {
+            return Some(eol);
+        }
+        self.error(
+            "invalid-eol",
+            "eol",
+            format!("`eol` \"{eol}\" is not a date"),
+            "write a calendar date as YYYY-MM-DD, such as \"2028-04-30\", or remove the field"
+                .to_string(),
+        );
+        None
+    }
+
+    fn paths(&mut self, object: &Map<String, Value>, field: &str, example: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        match object.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for (i, value) in list.iter().enumerate() {
+                    match value {
+                        Value::String(s) => out.push(s.clone()),
+                        other => {
+                            self.wrong_type(&item(field, i), "a string", other, "a relative path")
+                        }
+                    }
+                }
+            }
+            Some(other) => self.wrong_type(field, "an array of relative paths", other, example),
+        }
+        out
+    }
+
+    fn constraints(&mut self, object: &Map<String, Value>) -> Option<Constraints> {
+        let value = object.get("constraints")?;
+        let Value::Object(map) = value else {
+            self.wrong_type(
+                "constraints",
+                "an object",
+                value,
+                "{\"dependencies\": [], \"resources\": []}",
+            );
+            return None;
+        };
+        let mut constraints = Constraints::default();
+        for (key, value) in map {
+            let path = child("constraints", key);
+            match (key.as_str(), value) {
+                ("dependencies", Value::Array(list)) => {
+                    for (i, entry) in list.iter().enumerate() {
+                        if let Some(d) = self.dependency(&item(&path, i), entry) {
+                            constraints.dependencies.push(d);
+                        }
+                    }
+                }
+                ("resources", Value::Array(list)) => {
+                    for (i, entry) in list.iter().enumerate() {
+                        if let Some(r) = self.resource(&item(&path, i), entry) {
+                            constraints.resources.push(r);
+                        }
+                    }
+                }
+                ("dependencies" | "resources", other) => {
+                    self.wrong_type(&path, "an array of objects", other, "[]")
+                }
+                _ => self.unknown_key(&path, key, &["dependencies", "resources"]),
+            }
+        }
+        Some(constraints)
+    }
+
+    fn unknown_key(&mut self, path: &str, key: &str, known: &[&str]) {
+        let finding = Finding::warning(
+            "unknown-field",
+            PACK_JSON,
+            format!("`{path}` is not a field packctl knows; it is kept as written"),
+        )
+        .field(path)
+        .at(self.index.key(path))
+        .hint(format!(
+            "check the spelling of `{key}`; known here: {}",
+            known.join(", ")
+        ));
+        self.findings.push(finding);
+    }
+
+    fn dependency(&mut self, path: &str, value: &Value) -> Option<Dependency> {
+        const FIELDS: [&str; 5] = ["packName", "layer", "minVersion", "maxVersion", "type"];
+        let Value::Object(map) = value else {
+            self.wrong_type(
+                path,
+                "an object",
+                value,
+                "{\"packName\": \"kubernetes\", \"type\": \"required\"}",
+            );
+            return None;
+        };
+        for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+            self.unknown_key(&child(path, key), key, &FIELDS);
+        }
+        let text = |reader: &mut Self, key: &str| -> Option<String> {
+            match map.get(key)? {
+                Value::String(s) => Some(s.clone()),
+                other => {
+                    reader.wrong_type(&child(path, key), "a string", other, "\"…\"");
+                    None
+                }
+            }
+        };
+        let pack_name = text(self, "packName");
+        let layer = text(self, "layer").and_then(|l| match l.parse::<Layer>() {
+            Ok(layer) => Some(layer),
+            Err(expected) => {
+                self.error(
+                    "invalid-layer",
+                    &child(path, "layer"),
+                    format!("dependency layer \"{l}\" is not a layer"),
+                    expected,
+                );
+                None
+            }
+        });
+        let mut versions = [None, None];
+        for (slot, key) in versions.iter_mut().zip(["minVersion", "maxVersion"]) {
+            let Some(v) = text(self, key) else { continue };
+            if !v.is_empty() && semver::Version::parse(v.trim_start_matches('v')).is_err() {
+                self.warning(
+                    "invalid-version",
+                    &child(path, key),
+                    format!(
+                        "`{key}` \"{v}\" is not a semantic version, so Palette may not compare it"
+                    ),
+                    "write MAJOR.MINOR.PATCH, such as \"1.27.0\"".to_string(),
+                );
+            }
+            *slot = Some(v);
+        }
+        let kind = text(self, "type");
+        if let Some(k) = &kind
+            && !DEPENDENCY_TYPES.contains(&k.as_str())
+        {
+            self.error(
+                "invalid-constraint",
+                &child(path, "type"),
+                format!("dependency type \"{k}\" is not one Palette knows"),
+                format!("one of {}", quoted_list(&DEPENDENCY_TYPES)),
+            );
+        }
+        let Some(pack_name) = pack_name.filter(|n| !n.is_empty()) else {
+            let finding = Finding::error(
+                "invalid-constraint",
+                PACK_JSON,
+                format!("`{path}` names no `packName`"),
+            )
+            .field(path)
+            .at(self.index.value(path))
+            .hint("add `\"packName\"` with the name of the pack this one depends on");
+            self.findings.push(finding);
+            return None;
+        };
+        let [min_version, max_version] = versions;
+        Some(Dependency {
+            pack_name,
+            layer,
+            min_version,
+            max_version,
+            kind,
+        })
+    }
+
+    fn resource(&mut self, path: &str, value: &Value) -> Option<Resource> {
+        const FIELDS: [&str; 2] = ["type", "minLimit"];
+        let Value::Object(map) = value else {
+            self.wrong_type(
+                path,
+                "an object",
+                value,
+                "{\"type\": \"cpu\", \"minLimit\": 2000}",
+            );
+            return None;
+        };
+        for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+            self.unknown_key(&child(path, key), key, &FIELDS);
+        }
+        let min_limit = match map.get("minLimit") {
+            None => None,
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f >= 0.0) => n.as_f64(),
+            Some(other) => {
+                self.wrong_type(
+                    &child(path, "minLimit"),
+                    "a number of zero or more",
+                    other,
+                    "2000",
+                );
+                None
+            }
+        };
+        match map.get("type") {
+            Some(Value::String(kind)) if RESOURCE_TYPES.contains(&kind.as_str()) => {
+                Some(Resource {
+                    kind: kind.clone(),
+                    min_limit,
+                })
+            }
+            Some(Value::String(kind)) => {
+                self.error(
+                    "invalid-constraint",
+                    &child(path, "type"),
+                    format!("resource type \"{kind}\" is not one Palette knows"),
+                    format!("one of {}", quoted_list(&RESOURCE_TYPES)),
+                );
+                None
+            }
+            Some(other) => {
+                self.wrong_type(&child(path, "type"), "a string", other, "\"cpu\"");
+                None
+            }
+            None => {
+                let finding = Finding::error(
+                    "invalid-constraint",
+                    PACK_JSON,
+                    format!("`{path}` names no resource `type`"),
+                )
+                .field(path)
+                .at(self.index.value(path))
+                .hint(format!(
+                    "add `\"type\"`: one of {}",
+                    quoted_list(&RESOURCE_TYPES)
+                ));
+                self.findings.push(finding);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["prometheus", "a", "kube-prometheus-stack", "a.b_c-d", "x1"] {
+            assert!(is_valid_name(ok), "{ok}");
+        }
+        for bad in ["", "Prom", "a--b", "-a", "a-", "a b", "a/b", "a__b", "é"] {
+            assert!(!is_valid_name(bad), "{bad}");
+        }
+        assert_eq!(suggest_name("My Pack!"), "my-pack");
+        assert_eq!(suggest_name("Prom__etheus"), "prom_etheus");
+        assert!(is_valid_name(&suggest_name("  Weird -- Name ")));
+    }
+
+    #[test]
+    fn versions() {
+        assert!(parse_version("7.7.1908").is_ok());
+        assert!(parse_version("1.0.0-rc.1+build.5").is_ok());
+        assert_eq!(
+            parse_version("v1.2.3").unwrap_err(),
+            "drop the leading `v`: \"1.2.3\""
+        );
+        assert_eq!(
+            parse_version("1.2").unwrap_err(),
+            "write all three numbers: \"1.2.0\""
+        );
+        assert!(
+            parse_version("latest")
+                .unwrap_err()
+                .starts_with("use MAJOR.MINOR.PATCH")
+        );
+    }
+
+    #[test]
+    fn tags_replace_plus() {
+        let v = semver::Version::parse("1.2.3+k3s.1").unwrap();
+        assert_eq!(version_tag(&v), "1.2.3_k3s.1");
+    }
+
+    #[test]
+    fn dates() {
+        assert!(is_valid_date("2028-04-30"));
+        assert!(is_valid_date("2024-02-29"));
+        assert!(!is_valid_date("2023-02-29"));
+        assert!(!is_valid_date("1900-02-29"));
+        assert!(!is_valid_date("2028-4-30"));
+        assert!(!is_valid_date("2028-13-01"));
+        assert!(!is_valid_date("2028-04-31"));
+        assert!(!is_valid_date("2028/04/30"));
+        assert!(!is_valid_date("+028-04-30"));
+    }
+
+    #[test]
+    fn reads_a_full_pack_json_and_keeps_unknown_fields_in_order() {
+        let text = r#"{
+          "name": "golden-centos-aws", "displayName": "CentOS", "layer": "os",
+          "version": "7.7.1908", "cloudTypes": ["AWS", "VMware"], "group": "",
+          "zeta": 1, "alpha": {"x": [1]},
+          "annotations": {"imageId": "ami-1", "skipK8sInstall": "false"},
+          "eol": "2024-06-30", "ansibleRoles": ["harden_os"],
+          "constraints": {"dependencies": [{"packName": "kubernetes", "layer": "k8s",
+             "minVersion": "1.27.0", "maxVersion": "", "type": "required"}],
+             "resources": [{"type": "cpu", "minLimit": 2000}]}
+        }"#;
+        let mut findings = Vec::new();
+        let meta = read(text, &mut findings).metadata.unwrap();
+        let rules: Vec<_> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["unknown-field", "unknown-field"]);
+        assert_eq!(meta.layer, Layer::Os);
+        assert_eq!(meta.tag(), "7.7.1908");
+        assert_eq!(
+            meta.annotations[1],
+            ("skipK8sInstall".into(), "false".into())
+        );
+        assert_eq!(meta.extra.keys().collect::<Vec<_>>(), ["zeta", "alpha"]);
+        let c = meta.constraints.unwrap();
+        assert_eq!(c.dependencies[0].layer, Some(Layer::K8s));
+        assert_eq!(c.resources[0].min_limit, Some(2000.0));
+    }
+}

@@ -1,0 +1,202 @@
+//! The pack: a folder with pack.json, values.yaml, logo.png and the charts, manifests and
+//! Ansible roles that pack.json names; loading it into typed data and validating it.
+
+mod finding;
+mod init;
+mod json_index;
+mod load;
+mod metadata;
+pub mod png;
+mod walk;
+
+pub use finding::{Finding, Position, Severity};
+pub use init::{InitOptions, init};
+pub use load::validate;
+pub use metadata::{
+    ADDON_TYPES, CLOUD_TYPES, Constraints, DEPENDENCY_TYPES, Dependency, Layer, PACK_JSON,
+    PackMetadata, RESOURCE_TYPES, Resource, is_valid_date, is_valid_name, parse_version,
+    suggest_name, version_tag,
+};
+
+use std::path::{Path, PathBuf};
+
+/// The values file every pack has.
+pub const VALUES_YAML: &str = "values.yaml";
+/// The logo every pack has.
+pub const LOGO_PNG: &str = "logo.png";
+
+/// A file of a pack, ready to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackFile {
+    /// Path relative to the pack folder, `/`-separated.
+    pub path: String,
+    /// Where its bytes are on disk (a link's target, for a linked file).
+    pub source: PathBuf,
+    /// Size in bytes when the pack was loaded.
+    pub size: u64,
+    /// Whether its owner may execute it.
+    pub executable: bool,
+}
+
+/// One part of a pack, as the artifact carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// pack.json.
+    Metadata(PackFile),
+    /// values.yaml.
+    Values(PackFile),
+    /// logo.png.
+    Logo(PackFile),
+    /// A Helm chart archive named in `charts`.
+    Chart(PackFile),
+    /// A Kubernetes manifest named in `kubeManifests`.
+    KubeManifest(PackFile),
+    /// An Ansible role folder named in `ansibleRoles`.
+    AnsibleRole {
+        /// The folder, relative to the pack.
+        path: String,
+        /// Folders inside it (pack-relative), so empty ones survive a round trip.
+        dirs: Vec<String>,
+        /// Files inside it, by pack-relative path.
+        files: Vec<PackFile>,
+    },
+    /// Any other file, carried as-is.
+    Other(PackFile),
+}
+
+impl Part {
+    /// The pack-relative path of the file or folder.
+    pub fn path(&self) -> &str {
+        match self {
+            Part::Metadata(f)
+            | Part::Values(f)
+            | Part::Logo(f)
+            | Part::Chart(f)
+            | Part::KubeManifest(f)
+            | Part::Other(f) => &f.path,
+            Part::AnsibleRole { path, .. } => path,
+        }
+    }
+}
+
+/// A pack that passed validation.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    root: PathBuf,
+    metadata: PackMetadata,
+    metadata_bytes: Vec<u8>,
+    parts: Vec<Part>,
+}
+
+impl Pack {
+    /// Loads and validates the pack in `dir`.
+    ///
+    /// On success it returns the pack and its warnings; on any error finding it returns
+    /// [`PackError::Invalid`] with every finding.
+    pub fn open(dir: &Path) -> Result<(Pack, Vec<Finding>), PackError> {
+        let validation = validate(dir);
+        match validation.pack {
+            Some(pack) => Ok((pack, validation.findings)),
+            None => Err(PackError::Invalid {
+                dir: dir.to_path_buf(),
+                findings: validation.findings,
+            }),
+        }
+    }
+
+    /// The pack folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The typed pack.json.
+    pub fn metadata(&self) -> &PackMetadata {
+        &self.metadata
+    }
+
+    /// The pack.json bytes, verbatim.
+    pub fn metadata_bytes(&self) -> &[u8] {
+        &self.metadata_bytes
+    }
+
+    /// The parts in artifact order: pack.json, values.yaml, logo.png, then charts, manifests and
+    /// roles in the order pack.json lists them, then every other file by path.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+}
+
+/// The result of validating a pack folder.
+#[derive(Debug)]
+pub struct Validation {
+    /// Every finding, errors and warnings, in the order they were found.
+    pub findings: Vec<Finding>,
+    /// The loaded pack, when no finding is an error.
+    pub pack: Option<Pack>,
+}
+
+impl Validation {
+    /// How many findings are errors.
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.is_error()).count()
+    }
+
+    /// How many findings are warnings.
+    pub fn warnings(&self) -> usize {
+        self.findings.len() - self.errors()
+    }
+}
+
+/// Why a pack could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// Validation found errors.
+    #[error("the pack in `{}` is invalid ({} error{})", dir.display(), count_errors(findings), plural(count_errors(findings)))]
+    Invalid {
+        /// The pack folder.
+        dir: PathBuf,
+        /// Every finding, errors and warnings.
+        findings: Vec<Finding>,
+    },
+    /// `pack init` would overwrite files.
+    #[error("`{}` already holds {}", dir.display(), files.join(", "))]
+    WouldOverwrite {
+        /// The target folder.
+        dir: PathBuf,
+        /// The files that exist.
+        files: Vec<String>,
+    },
+    /// Writing the new pack failed.
+    #[error("cannot write `{}`", path.display())]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PackError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PackError::Invalid { dir, .. } => Some(format!(
+                "run `packctl pack validate {}` to see every finding",
+                dir.display()
+            )),
+            PackError::WouldOverwrite { .. } => {
+                Some("choose a new folder, or move the existing files away".to_string())
+            }
+            PackError::Write { .. } => None,
+        }
+    }
+}
+
+fn count_errors(findings: &[Finding]) -> usize {
+    findings.iter().filter(|f| f.is_error()).count()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,309 @@
+//! Walking a pack folder: every entry in a stable order, never following a link out of it.
+
+use super::finding::Finding;
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// What a path inside the pack is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    /// A regular file, or a link to one inside the pack.
+    File {
+        /// Size in bytes.
+        size: u64,
+        /// Whether the owner may execute it.
+        executable: bool,
+        /// Whether it was reached through a symbolic link.
+        linked: bool,
+    },
+    /// A folder.
+    Dir,
+    /// Something that cannot be packed; a finding says why.
+    Unusable,
+}
+
+/// One path in the pack.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) kind: NodeKind,
+    /// Where to read the bytes from (a link's target for a linked file).
+    pub(crate) source: PathBuf,
+}
+
+/// Every path in a pack folder, keyed by its `/`-separated path relative to the folder.
+///
+/// A `BTreeMap` keeps the order independent of the order the file system lists entries in.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    pub(crate) nodes: BTreeMap<String, Node>,
+}
+
+impl Tree {
+    /// Walks `root`, adding a finding for each entry that cannot be packed.
+    pub(crate) fn walk(root: &Path, findings: &mut Vec<Finding>) -> std::io::Result<Tree> {
+        let canonical_root = root.canonicalize()?;
+        let mut tree = Tree::default();
+        let mut walker = Walker {
+            root: &canonical_root,
+            tree: &mut tree,
+            findings,
+        };
+        walker.dir(root, "")?;
+        Ok(tree)
+    }
+
+    /// The node at a relative path.
+    pub(crate) fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// The regular files, and links to files, below a folder (or in the whole pack for `""`).
+    pub(crate) fn files_under<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        self.below(dir)
+            .filter(|(_, node)| matches!(node.kind, NodeKind::File { .. }))
+    }
+
+    /// Every node strictly below a folder (everything for `""`).
+    pub(crate) fn below<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        self.nodes
+            .iter()
+            .filter(move |(path, _)| is_below(path, dir))
+    }
+}
+
+/// Whether `path` lies strictly below the folder `dir` (`""` is the pack itself).
+pub(crate) fn is_below(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+struct Walker<'a> {
+    root: &'a Path,
+    tree: &'a mut Tree,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl Walker<'_> {
+    fn dir(&mut self, dir: &Path, rel: &str) -> std::io::Result<()> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            names.push(entry?.file_name());
+        }
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            let Some(name) = name.to_str() else {
+                self.findings.push(
+                    Finding::error(
+                        "unsupported-file",
+                        display_rel(rel, &name.to_string_lossy()),
+                        "the file name is not valid UTF-8, so it cannot be named in an OCI artifact",
+                    )
+                    .hint("rename the file"),
+                );
+                continue;
+            };
+            let rel = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            self.entry(path, rel)?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, path: PathBuf, rel: String) -> std::io::Result<()> {
+        let meta = fs::symlink_metadata(&path)?;
+        let file_type = meta.file_type();
+        if file_type.is_dir() {
+            self.insert(&rel, NodeKind::Dir, path.clone());
+            return self.dir(&path, &rel);
+        }
+        if file_type.is_file() {
+            let kind = file_kind(&meta, false);
+            self.insert(&rel, kind, path);
+            return Ok(());
+        }
+        if file_type.is_symlink() {
+            return self.link(path, rel);
+        }
+        let what = if file_type.is_fifo() {
+            "a named pipe"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else {
+            "a device file"
+        };
+        self.findings.push(
+            Finding::error(
+                "unsupported-file",
+                rel.clone(),
+                format!("`{rel}` is {what}; a pack holds only regular files and folders"),
+            )
+            .hint("remove it from the pack folder"),
+        );
+        self.insert(&rel, NodeKind::Unusable, path);
+        Ok(())
+    }
+
+    fn link(&mut self, path: PathBuf, rel: String) -> std::io::Result<()> {
+        let target = fs::read_link(&path)?;
+        let Ok(resolved) = path.canonicalize() else {
+            self.findings.push(
+                Finding::error(
+                    "broken-symlink",
+                    rel.clone(),
+                    format!(
+                        "`{rel}` is a symbolic link to `{}`, which does not exist",
+                        target.display()
+                    ),
+                )
+                .hint("point the link at a file inside the pack, or replace it with the file"),
+            );
+            self.insert(&rel, NodeKind::Unusable, path);
+            return Ok(());
+        };
+        if !resolved.starts_with(self.root) {
+            self.findings.push(
+                Finding::error(
+                    "symlink-escapes",
+                    rel.clone(),
+                    format!(
+                        "`{rel}` is a symbolic link to `{}`, outside the pack folder",
+                        target.display()
+                    ),
+                )
+                .hint("copy the file into the pack instead of linking to it"),
+            );
+            self.insert(&rel, NodeKind::Unusable, path);
+            return Ok(());
+        }
+        let meta = fs::metadata(&resolved)?;
+        if meta.is_file() {
+            self.findings.push(
+                Finding::warning(
+                    "symlink-copied",
+                    rel.clone(),
+                    format!(
+                        "`{rel}` is a symbolic link to `{}`; the artifact carries a copy of its bytes",
+                        target.display()
+                    ),
+                )
+                .hint("replace the link with the file to silence this warning"),
+            );
+            self.insert(&rel, file_kind(&meta, true), resolved);
+        } else {
+            self.findings.push(
+                Finding::error(
+                    "unsupported-file",
+                    rel.clone(),
+                    format!(
+                        "`{rel}` is a symbolic link to the folder `{}`; linked folders are not packed",
+                        target.display()
+                    ),
+                )
+                .hint("replace the link with a copy of the folder"),
+            );
+            self.insert(&rel, NodeKind::Unusable, path);
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, rel: &str, kind: NodeKind, source: PathBuf) {
+        self.tree
+            .nodes
+            .insert(rel.to_string(), Node { kind, source });
+    }
+}
+
+fn file_kind(meta: &fs::Metadata, linked: bool) -> NodeKind {
+    NodeKind::File {
+        size: meta.len(),
+        executable: meta.permissions().mode() & 0o100 != 0,
+        linked,
+    }
+}
+
+fn display_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn walks_in_sorted_order_and_judges_links() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("b/c")).unwrap();
+        fs::write(root.join("b/c/z.txt"), "z").unwrap();
+        fs::write(root.join("a.txt"), "a").unwrap();
+        symlink("a.txt", root.join("inside")).unwrap();
+        symlink(outside.path().join("secret"), root.join("outside")).unwrap();
+        symlink("b", root.join("folder-link")).unwrap();
+        symlink("missing", root.join("dangling")).unwrap();
+
+        let mut findings = Vec::new();
+        let tree = Tree::walk(root, &mut findings).unwrap();
+        let paths: Vec<_> = tree.nodes.keys().cloned().collect();
+        assert_eq!(
+            paths,
+            [
+                "a.txt",
+                "b",
+                "b/c",
+                "b/c/z.txt",
+                "dangling",
+                "folder-link",
+                "inside",
+                "outside"
+            ]
+        );
+        let rules: Vec<_> = findings.iter().map(|f| (f.rule, f.file.as_str())).collect();
+        assert_eq!(
+            rules,
+            [
+                ("broken-symlink", "dangling"),
+                ("unsupported-file", "folder-link"),
+                ("symlink-copied", "inside"),
+                ("symlink-escapes", "outside"),
+            ]
+        );
+        assert!(matches!(
+            tree.get("inside").unwrap().kind,
+            NodeKind::File {
+                linked: true,
+                size: 1,
+                ..
+            }
+        ));
+        assert_eq!(tree.files_under("b").count(), 1);
+    }
+
+    #[test]
+    fn is_below_needs_a_separator() {
+        assert!(is_below("roles/a/x", "roles/a"));
+        assert!(!is_below("roles/ab", "roles/a"));
+        assert!(!is_below("roles/a", "roles/a"));
+        assert!(is_below("anything", ""));
+    }
+}

@@ -1,0 +1,134 @@
+//! Shared test harness: run the built `packctl` in isolation and snapshot what it prints.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root, where `testdata/` lives.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A sample pack under `testdata/packs/`.
+pub fn sample(name: &str) -> PathBuf {
+    root().join("testdata/packs").join(name)
+}
+
+/// What a run of packctl left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The exit code and both streams, for a snapshot.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Panics unless the run succeeded.
+    pub fn success(self) -> Self {
+        assert_eq!(self.code, 0, "packctl failed:\n{}", self.transcript());
+        self
+    }
+}
+
+/// A scratch folder with its own HOME and DOCKER_CONFIG, so no test sees the user's files.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir_all(dir.path().join("home/.docker")).unwrap();
+        Sandbox { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A `packctl` command that runs in the repository root with an isolated environment.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_packctl"));
+        let home = self.path().join("home");
+        cmd.current_dir(root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("DOCKER_CONFIG", home.join(".docker"))
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs packctl with `args` and collects what it printed.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let output = self.command().args(args).output().expect("packctl runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Copies a folder tree (links as links) into the sandbox and returns the copy.
+    pub fn copy(&self, from: &Path, name: &str) -> PathBuf {
+        let to = self.path().join(name);
+        copy_tree(from, &to);
+        to
+    }
+
+    /// Filters that make a transcript independent of this sandbox's location.
+    pub fn settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        let path = self.path().canonicalize().unwrap();
+        settings.add_filter(&regex_escape(&path.display().to_string()), "[SANDBOX]");
+        settings.add_filter(
+            &regex_escape(&self.path().display().to_string()),
+            "[SANDBOX]",
+        );
+        settings
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if kind.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+pub fn regex_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
