@@ -1,13 +1,134 @@
-//! What the library says about its errors beyond their message: hints for the user.
+//! The errors of packctl's operations, and the hints that say how to fix them.
 
+use crate::artifact::{ArtifactError, Digest};
+use crate::pack::{Finding, PackError};
+use crate::reference::ReferenceError;
+use crate::store::StoreError;
 use std::error::Error as StdError;
+use std::path::PathBuf;
+
+/// Why an operation (push, pull, inspect, …) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The pack folder is invalid or cannot be written.
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    /// The artifact cannot be built or unpacked.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A pack reference is malformed.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// The tag exists with other content and overwriting was not asked for.
+    #[error("{reference} already holds another pack ({existing}); this one is {new}")]
+    TagExists {
+        /// The tag.
+        reference: String,
+        /// What it points at.
+        existing: Digest,
+        /// What would have been pushed.
+        new: Digest,
+    },
+    /// The store holds no version of the pack.
+    #[error("{location} holds no versions of `{name}`")]
+    NoVersions {
+        /// The repository.
+        location: String,
+        /// The pack name.
+        name: String,
+    },
+    /// The target folder of a pull exists and is not empty.
+    #[error("`{}` already exists and is not empty", path.display())]
+    TargetExists {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The manifest cannot be read as a pack.
+    #[error("the manifest of {reference} cannot be used: {reason}")]
+    BadManifest {
+        /// The manifest.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+    /// The pulled folder fails validation.
+    #[error("the pack pulled from {reference} is invalid; nothing was written")]
+    PulledInvalid {
+        /// Where it came from.
+        reference: String,
+        /// Every finding.
+        findings: Vec<Finding>,
+    },
+    /// `SOURCE_DATE_EPOCH` is not a number of seconds.
+    #[error("SOURCE_DATE_EPOCH `{value}` is not a whole number of seconds since 1970")]
+    BadEpoch {
+        /// What it holds.
+        value: String,
+    },
+    /// A local file or folder cannot be read or written.
+    #[error("cannot read or write `{}`", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Pack(e) => e.hint(),
+            Error::Store(e) => e.hint(),
+            Error::Artifact(_) => Some(
+                "the artifact is damaged or was not made for packs; nothing was written".into(),
+            ),
+            Error::Reference(_) => Some("write NAME, NAME:VERSION or NAME@sha256:…".into()),
+            Error::TagExists { .. } => Some(
+                "pass -f to overwrite it, or raise `version` in pack.json to push a new version"
+                    .into(),
+            ),
+            Error::NoVersions { .. } => Some("`packctl pack ls` lists the packs there".into()),
+            Error::TargetExists { .. } => {
+                Some("choose a new folder, or remove the existing one first".into())
+            }
+            Error::BadManifest { .. } => None,
+            Error::PulledInvalid { .. } => Some(
+                "pass --no-validate to write it anyway, and `packctl pack validate` it there"
+                    .into(),
+            ),
+            Error::BadEpoch { .. } => Some("unset it, or set it to `date +%s` output".into()),
+            Error::Io { .. } => None,
+        }
+    }
+
+    /// The findings that go with the error, for packs that are invalid.
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Error::Pack(PackError::Invalid { findings, .. })
+            | Error::PulledInvalid { findings, .. } => findings,
+            _ => &[],
+        }
+    }
+}
 
 /// A hint that says how to fix `error`, when the library has one for it.
 ///
 /// The command line calls this on each error of a chain, so a hint attached to a cause deep
 /// inside still reaches the user.
 pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
-    if let Some(e) = error.downcast_ref::<crate::pack::PackError>() {
+    if let Some(e) = error.downcast_ref::<Error>() {
+        return e.hint();
+    }
+    if let Some(e) = error.downcast_ref::<PackError>() {
+        return e.hint();
+    }
+    if let Some(e) = error.downcast_ref::<StoreError>() {
         return e.hint();
     }
     None

@@ -6,6 +6,11 @@
 //! pack folder.
 #![deny(missing_docs)]
 
+pub mod artifact;
 pub mod env;
 pub mod error;
+pub mod ops;
 pub mod pack;
+pub mod progress;
+pub mod reference;
+pub mod store;

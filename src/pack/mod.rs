@@ -65,16 +65,25 @@ pub enum Part {
 }
 
 impl Part {
-    /// The pack-relative path of the file or folder.
-    pub fn path(&self) -> &str {
+    /// The file of every part but a role folder.
+    pub fn file(&self) -> Option<&PackFile> {
         match self {
             Part::Metadata(f)
             | Part::Values(f)
             | Part::Logo(f)
             | Part::Chart(f)
             | Part::KubeManifest(f)
-            | Part::Other(f) => &f.path,
-            Part::AnsibleRole { path, .. } => path,
+            | Part::Other(f) => Some(f),
+            Part::AnsibleRole { .. } => None,
+        }
+    }
+
+    /// The pack-relative path of the file or folder.
+    pub fn path(&self) -> &str {
+        match (self, self.file()) {
+            (Part::AnsibleRole { path, .. }, _) => path,
+            (_, Some(f)) => &f.path,
+            (_, None) => unreachable!("every part but a role folder has a file"),
         }
     }
 }

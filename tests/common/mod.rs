@@ -132,3 +132,44 @@ pub fn regex_escape(text: &str) -> String {
     }
     out
 }
+
+/// What a folder holds: each file's bytes and executable bit, by relative path.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, (Vec<u8>, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    fn walk(
+        base: &Path,
+        dir: &Path,
+        out: &mut std::collections::BTreeMap<String, (Vec<u8>, bool)>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let meta = std::fs::metadata(&path).unwrap();
+            if meta.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let exec = meta.permissions().mode() & 0o100 != 0;
+                out.insert(rel, (std::fs::read(&path).unwrap(), exec));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Panics with an install hint unless `program` is on PATH.
+pub fn require_tool(program: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{program}` is not installed; `bash .ci/run` installs every tool the tests use"
+    );
+}

@@ -60,6 +60,104 @@ pub enum PackCommand {
     Init(InitArgs),
     /// Check a pack folder and report every problem at once
     Validate(ValidateArgs),
+    /// Build a pack's OCI artifact into an OCI image layout folder
+    Build(BuildArgs),
+    /// Validate a pack and push it to a registry or an `oci:` store
+    Push(PushArgs),
+    /// Pull a pack into a new folder, verifying every digest
+    Pull(PullArgs),
+    /// List the packs in a registry or an `oci:` store
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Show the manifest and metadata of a pack in a store
+    Inspect(InspectArgs),
+}
+
+/// Where packs are: `-r/--registry-server`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Registry server: `host[:port][/base/path]`, or `oci:PATH` for OCI image layouts in a folder
+    #[arg(short = 'r', long = "registry-server", value_name = "SERVER", env = EnvVars::PACKCTL_REGISTRY)]
+    pub registry_server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The pack folder
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// OCI image layout folder to write (created if missing); the tag is the pack version
+    #[arg(long, value_name = "OUT")]
+    pub oci_layout: PathBuf,
+    /// Artifact encoding
+    #[arg(long, value_enum, default_value_t = FormatArg::Structured)]
+    pub format: FormatArg,
+    /// Overwrite the tag if it points at another artifact
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The pack folder
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Overwrite the version if the store holds a different pack under it
+    #[arg(short, long)]
+    pub force: bool,
+    /// Artifact encoding: `structured` (default) or `archive` (Palette's tar.gz)
+    #[arg(long, value_enum, default_value_t = FormatArg::Structured)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// NAME, NAME:VERSION or NAME@sha256:… (no version: the highest)
+    pub reference: String,
+    /// Folder to create (it must not exist, or be empty)
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Write the pack even if it fails validation
+    #[arg(long)]
+    pub no_validate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only this pack
+    #[arg(short, long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// NAME, NAME:VERSION or NAME@sha256:… (no version: the highest)
+    pub reference: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The artifact encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// pack.json as config, every file a layer
+    Structured,
+    /// One tar.gz of the pack folder, as Palette reads it
+    Archive,
+}
+
+impl From<FormatArg> for packctl::artifact::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Structured => packctl::artifact::Format::Structured,
+            FormatArg::Archive => packctl::artifact::Format::Archive,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

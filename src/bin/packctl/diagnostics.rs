@@ -18,10 +18,16 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut err = io::stderr().lock();
-    if let Some(PackError::Invalid { findings, .. }) = error.downcast_ref::<PackError>() {
-        for finding in findings.iter().filter(|f| f.is_error()) {
-            let _ = writeln!(err, "{finding}");
-        }
+    let findings = match (
+        error.downcast_ref::<PackError>(),
+        error.downcast_ref::<packctl::error::Error>(),
+    ) {
+        (Some(PackError::Invalid { findings, .. }), _) => findings.as_slice(),
+        (_, Some(e)) => e.findings(),
+        _ => &[],
+    };
+    for finding in findings.iter().filter(|f| f.is_error()) {
+        let _ = writeln!(err, "{finding}");
     }
     let _ = writeln!(err, "error: {error}");
     let mut hint = None;
@@ -29,7 +35,9 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         if i > 0 {
             let _ = writeln!(err, "caused by: {cause}");
         }
-        hint = hint.or_else(|| packctl::error::hint(cause));
+        hint = hint
+            .or_else(|| packctl::error::hint(cause))
+            .or_else(|| local_hint(cause));
     }
     if let Some(hint) = hint {
         let _ = writeln!(err, "hint: {hint}");
@@ -47,4 +55,15 @@ pub fn install_panic_hook() {
         );
         std::process::exit(i32::from(EXIT_INTERNAL));
     }));
+}
+
+/// Hints for the errors the binary itself raises.
+fn local_hint(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if error.is::<crate::commands::NoServer>() {
+        return Some(format!(
+            "pass -r oci:./packs for a folder, or -r HOST for a registry (or set {})",
+            packctl::env::EnvVars::PACKCTL_REGISTRY
+        ));
+    }
+    None
 }

@@ -1,0 +1,377 @@
+//! Building the OCI artifact of a pack: blobs and the manifest, byte for byte reproducible.
+
+use super::digest::{Digest, digest_file};
+use super::manifest::{Descriptor, Manifest, annotation, media_type};
+use super::tarball::TarGzWriter;
+use super::{ArtifactError, Format};
+use crate::pack::{Pack, PackFile, Part};
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// How to build an artifact.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The encoding.
+    pub format: Format,
+    /// `org.opencontainers.image.created`, from `SOURCE_DATE_EPOCH`; nothing else varies.
+    pub created: Option<String>,
+}
+
+/// Where the bytes of a blob are.
+#[derive(Debug, Clone)]
+pub enum BlobSource {
+    /// A file on disk, read as it is (a pack file, or a tar+gzip packctl wrote).
+    File(PathBuf),
+    /// Bytes in memory (the config of the `archive` encoding).
+    Bytes(Bytes),
+}
+
+/// A blob of an artifact, with its descriptor.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    /// Media type, digest and size (annotations are those of its first layer).
+    pub descriptor: Descriptor,
+    /// Where to read it.
+    pub source: BlobSource,
+}
+
+/// A built artifact: the manifest and every blob it names, each once.
+#[derive(Debug)]
+pub struct Artifact {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Its canonical bytes.
+    pub manifest_bytes: Bytes,
+    /// Their digest.
+    pub digest: Digest,
+    /// The config and layer blobs, without repeats, config first.
+    pub blobs: Vec<Blob>,
+    /// Keeps compressed layers on disk until the artifact is dropped.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl Artifact {
+    /// A descriptor of the manifest.
+    pub fn descriptor(&self) -> Descriptor {
+        let mut d = Descriptor::new(
+            media_type::MANIFEST,
+            self.digest.clone(),
+            self.manifest_bytes.len() as u64,
+        );
+        d.artifact_type = self.manifest.artifact_type.clone();
+        d
+    }
+
+    /// The sum of the blob sizes.
+    pub fn blob_bytes(&self) -> u64 {
+        self.blobs.iter().map(|b| b.descriptor.size).sum()
+    }
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 in UTC (`2024-01-02T03:04:05Z`).
+pub fn rfc3339(epoch: u64) -> String {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Builds the artifact of `pack`.
+///
+/// Plain files are hashed where they are; role folders (and the whole pack, for the
+/// `archive` encoding) are compressed into a scratch folder that lives as long as the
+/// returned [`Artifact`].
+pub fn build(pack: &Pack, options: &BuildOptions) -> Result<Artifact, ArtifactError> {
+    let scratch = tempfile::Builder::new()
+        .prefix("packctl-build-")
+        .tempdir()
+        .map_err(|source| ArtifactError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let (manifest, blobs) = match options.format {
+        Format::Structured => structured(pack, scratch.path())?,
+        Format::Archive => archive(pack, scratch.path())?,
+    };
+    let mut manifest = manifest;
+    let meta = pack.metadata();
+    manifest
+        .annotations
+        .insert(annotation::TITLE.into(), meta.name.clone());
+    manifest
+        .annotations
+        .insert(annotation::VERSION.into(), meta.version.to_string());
+    manifest
+        .annotations
+        .insert(annotation::DESCRIPTION.into(), meta.display_name.clone());
+    if let Some(created) = &options.created {
+        manifest
+            .annotations
+            .insert(annotation::CREATED.into(), created.clone());
+    }
+    let manifest_bytes = Bytes::from(manifest.to_canonical_json());
+    let digest = Digest::of(&manifest_bytes);
+    Ok(Artifact {
+        manifest,
+        manifest_bytes,
+        digest,
+        blobs: unique(blobs),
+        _scratch: Some(scratch),
+    })
+}
+
+fn unique(blobs: Vec<Blob>) -> Vec<Blob> {
+    let mut seen = BTreeSet::new();
+    blobs
+        .into_iter()
+        .filter(|b| seen.insert(b.descriptor.digest.clone()))
+        .collect()
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
+    move |source| ArtifactError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Hashes files on a few threads; the order of the result follows the input.
+fn digest_files(files: &[&PackFile]) -> Result<Vec<(Digest, u64)>, ArtifactError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let chunk = files.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|f| digest_file(&f.source).map_err(io_error(&f.source)))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(files.len());
+        for handle in handles {
+            out.extend(handle.join().expect("a hashing thread does not panic")?);
+        }
+        Ok(out)
+    })
+}
+
+fn structured(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
+    let plain: Vec<&PackFile> = pack.parts().iter().filter_map(Part::file).collect();
+    let mut digests = digest_files(&plain)?.into_iter();
+
+    let config_digest = Digest::of(pack.metadata_bytes());
+    let config = Descriptor::new(
+        media_type::CONFIG,
+        config_digest.clone(),
+        pack.metadata_bytes().len() as u64,
+    );
+    let mut blobs = vec![Blob {
+        descriptor: config.clone(),
+        source: BlobSource::Bytes(Bytes::copy_from_slice(pack.metadata_bytes())),
+    }];
+    let mut layers = Vec::new();
+    for (index, part) in pack.parts().iter().enumerate() {
+        let (descriptor, source) = match (part, part.file()) {
+            (Part::AnsibleRole { path, dirs, files }, _) => role_layer(
+                path,
+                dirs,
+                files,
+                &scratch.join(format!("layer-{index}.tar.gz")),
+            )?,
+            (_, Some(f)) => {
+                let (digest, size) = digests.next().expect("one digest per plain file");
+                if matches!(part, Part::Metadata(_)) && digest != config_digest {
+                    return Err(ArtifactError::Changed {
+                        path: f.source.clone(),
+                    });
+                }
+                let mut d = Descriptor::new(plain_media_type(part), digest, size)
+                    .annotate(annotation::TITLE, &f.path);
+                if f.executable {
+                    d = d.annotate(annotation::EXECUTABLE, "true");
+                }
+                if matches!(part, Part::Logo(_)) {
+                    d = d.annotate(annotation::HARBOR_ICON, "");
+                }
+                (d, BlobSource::File(f.source.clone()))
+            }
+            (_, None) => unreachable!("only role folders have no file"),
+        };
+        blobs.push(Blob {
+            descriptor: descriptor.clone(),
+            source,
+        });
+        layers.push(descriptor);
+    }
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(media_type::MANIFEST.into()),
+        artifact_type: Some(media_type::PACK.into()),
+        config,
+        layers,
+        subject: None,
+        annotations: BTreeMap::new(),
+    };
+    Ok((manifest, blobs))
+}
+
+fn plain_media_type(part: &Part) -> &'static str {
+    match part {
+        Part::Metadata(_) => media_type::CONFIG,
+        Part::Values(_) => media_type::VALUES,
+        Part::Logo(_) => media_type::PNG,
+        Part::Chart(_) => media_type::HELM_CHART,
+        Part::KubeManifest(_) => media_type::KUBE_MANIFEST,
+        Part::Other(_) | Part::AnsibleRole { .. } => media_type::FILE,
+    }
+}
+
+fn role_layer(
+    path: &str,
+    dirs: &[String],
+    files: &[PackFile],
+    out: &Path,
+) -> Result<(Descriptor, BlobSource), ArtifactError> {
+    // Folders and files together, in path order, after the role folder itself.
+    let mut entries: Vec<(&str, Option<&PackFile>)> =
+        dirs.iter().map(|d| (d.as_str(), None)).collect();
+    entries.extend(files.iter().map(|f| (f.path.as_str(), Some(f))));
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let file = File::create(out).map_err(io_error(out))?;
+    let mut writer = TarGzWriter::new(BufWriter::with_capacity(256 * 1024, file));
+    writer.dir(path).map_err(io_error(out))?;
+    for (entry, file) in entries {
+        match file {
+            None => writer.dir(entry),
+            Some(f) => writer.file(entry, &f.source, f.executable),
+        }
+        .map_err(io_error(out))?;
+    }
+    let (buffered, digests) = writer.finish().map_err(io_error(out))?;
+    buffered
+        .into_inner()
+        .map_err(|e| io_error(out)(e.into_error()))?;
+    let (digest, size) = digests.compressed;
+    let descriptor = Descriptor::new(media_type::TAR_GZIP, digest, size)
+        .annotate(annotation::TITLE, path)
+        .annotate(annotation::ORAS_UNPACK, "true")
+        .annotate(annotation::ORAS_DIGEST, digests.uncompressed.0.as_str());
+    Ok((descriptor, BlobSource::File(out.to_path_buf())))
+}
+
+/// The file name of the `archive` encoding's layer, and its top folder without `.tar.gz`.
+pub fn archive_name(pack: &Pack) -> String {
+    let meta = pack.metadata();
+    format!("{}-{}", meta.name, meta.version)
+}
+
+/// Adds an entry for each folder above `path`.
+fn add_parents(entries: &mut BTreeMap<String, Option<&PackFile>>, path: &str) {
+    let mut at = 0;
+    while let Some(i) = path[at..].find('/') {
+        entries.entry(path[..at + i].to_string()).or_insert(None);
+        at += i + 1;
+    }
+}
+
+fn archive(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
+    let top = archive_name(pack);
+    // Every file, the folders that hold them, and the folders of roles (empty ones too).
+    let mut entries: BTreeMap<String, Option<&PackFile>> = BTreeMap::new();
+    for part in pack.parts() {
+        if let Part::AnsibleRole { path, dirs, files } = part {
+            add_parents(&mut entries, path);
+            entries.insert(path.clone(), None);
+            for d in dirs {
+                entries.insert(d.clone(), None);
+            }
+            for f in files {
+                entries.insert(f.path.clone(), Some(f));
+            }
+        } else if let Some(f) = part.file() {
+            add_parents(&mut entries, &f.path);
+            entries.insert(f.path.clone(), Some(f));
+        }
+    }
+    let out = scratch.join(format!("{top}.tar.gz"));
+    let file = File::create(&out).map_err(io_error(&out))?;
+    let mut writer = TarGzWriter::new(BufWriter::with_capacity(256 * 1024, file));
+    writer.dir(&top).map_err(io_error(&out))?;
+    for (path, file) in &entries {
+        let name = format!("{top}/{path}");
+        match file {
+            None => writer.dir(&name),
+            Some(f) => writer.file(&name, &f.source, f.executable),
+        }
+        .map_err(io_error(&out))?;
+    }
+    let (buffered, digests) = writer.finish().map_err(io_error(&out))?;
+    buffered
+        .into_inner()
+        .map_err(|e| io_error(&out)(e.into_error()))?;
+
+    let config_bytes = Bytes::from_static(b"{}");
+    let config = Descriptor::new(
+        media_type::UNKNOWN_CONFIG,
+        Digest::of(&config_bytes),
+        config_bytes.len() as u64,
+    );
+    let (digest, size) = digests.compressed;
+    let layer = Descriptor::new(media_type::TAR, digest, size)
+        .annotate(annotation::TITLE, format!("{top}.tar.gz"));
+    let blobs = vec![
+        Blob {
+            descriptor: config.clone(),
+            source: BlobSource::Bytes(config_bytes),
+        },
+        Blob {
+            descriptor: layer.clone(),
+            source: BlobSource::File(out),
+        },
+    ];
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(media_type::MANIFEST.into()),
+        artifact_type: None,
+        config,
+        layers: vec![layer],
+        subject: None,
+        annotations: BTreeMap::new(),
+    };
+    Ok((manifest, blobs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+}

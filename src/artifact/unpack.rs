@@ -1,0 +1,564 @@
+//! Turning a pulled artifact back into a folder, treating everything in it as hostile.
+//!
+//! Titles and tar entries must stay inside the target folder, links and special files are
+//! refused, and the bytes and entries unpacked are capped.
+
+use super::ArtifactError;
+use super::digest::{Digest, Hasher};
+use super::manifest::{Descriptor, Manifest, annotation, media_type};
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// How an artifact is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// packctl's own: pack.json as config, every file a layer.
+    Structured,
+    /// One tar.gz of the pack folder (Palette's OCI pack format).
+    Archive,
+    /// Any artifact whose layers carry titles, as `oras push` makes.
+    Files,
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Encoding::Structured => "structured",
+            Encoding::Archive => "archive",
+            Encoding::Files => "files",
+        })
+    }
+}
+
+/// One thing to do with a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Write the blob as the file at `path`.
+    File {
+        /// The layer.
+        layer: Descriptor,
+        /// Where, relative to the target folder.
+        path: String,
+        /// Whether to make it executable.
+        executable: bool,
+    },
+    /// Unpack a tar (gzip-compressed or not) whose entries all lie under `path`.
+    Folder {
+        /// The layer.
+        layer: Descriptor,
+        /// The folder, relative to the target.
+        path: String,
+    },
+    /// Unpack the `archive` encoding's tar.gz, dropping its single top folder.
+    Archive {
+        /// The layer.
+        layer: Descriptor,
+    },
+}
+
+impl Step {
+    /// The layer the step reads.
+    pub fn layer(&self) -> &Descriptor {
+        match self {
+            Step::File { layer, .. } | Step::Folder { layer, .. } | Step::Archive { layer } => {
+                layer
+            }
+        }
+    }
+}
+
+/// What to do with each layer of a manifest.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The layout that was recognised.
+    pub encoding: Encoding,
+    /// One step per layer that has a title.
+    pub steps: Vec<Step>,
+    /// Layers without a title, which are not written.
+    pub skipped: Vec<Descriptor>,
+}
+
+/// Recognises the encoding of `manifest` and checks every title before anything is written.
+pub fn plan(manifest: &Manifest) -> Result<Plan, ArtifactError> {
+    if manifest.layers.is_empty() {
+        return Err(ArtifactError::Manifest {
+            reason: "it has no layers, so there is nothing to unpack".into(),
+        });
+    }
+    let structured = manifest.artifact_type.as_deref() == Some(media_type::PACK)
+        || manifest.config.media_type == media_type::CONFIG;
+    if !structured && is_archive(manifest) {
+        let layer = manifest.layers[0].clone();
+        return Ok(Plan {
+            encoding: Encoding::Archive,
+            steps: vec![Step::Archive { layer }],
+            skipped: Vec::new(),
+        });
+    }
+    let mut steps = Vec::new();
+    let mut skipped = Vec::new();
+    let mut claimed: Vec<String> = Vec::new();
+    for layer in &manifest.layers {
+        let Some(title) = layer.title() else {
+            skipped.push(layer.clone());
+            continue;
+        };
+        let path = check_title(title).map_err(|reason| ArtifactError::Title {
+            title: title.to_string(),
+            reason,
+        })?;
+        let folder = layer.media_type == media_type::TAR_GZIP
+            && layer
+                .annotations
+                .get(annotation::ORAS_UNPACK)
+                .map(String::as_str)
+                == Some("true");
+        // Two layers clash when they name the same path or one lies inside the other.
+        if let Some(other) = claimed.iter().find(|other| {
+            **other == path
+                || path.starts_with(&format!("{other}/"))
+                || other.starts_with(&format!("{path}/"))
+        }) {
+            return Err(ArtifactError::Conflict {
+                first: other.clone(),
+                second: path,
+            });
+        }
+        claimed.push(path.clone());
+        steps.push(if folder {
+            Step::Folder {
+                layer: layer.clone(),
+                path,
+            }
+        } else {
+            let executable = layer
+                .annotations
+                .get(annotation::EXECUTABLE)
+                .map(String::as_str)
+                == Some("true");
+            Step::File {
+                layer: layer.clone(),
+                path,
+                executable,
+            }
+        });
+    }
+    if steps.is_empty() {
+        return Err(ArtifactError::Manifest {
+            reason: "none of its layers has an `org.opencontainers.image.title`, so no file can be named".into(),
+        });
+    }
+    Ok(Plan {
+        encoding: if structured {
+            Encoding::Structured
+        } else {
+            Encoding::Files
+        },
+        steps,
+        skipped,
+    })
+}
+
+fn is_archive(manifest: &Manifest) -> bool {
+    let [layer] = manifest.layers.as_slice() else {
+        return false;
+    };
+    manifest.config.media_type == media_type::UNKNOWN_CONFIG
+        && matches!(
+            layer.media_type.as_str(),
+            media_type::TAR | media_type::TAR_GZIP
+        )
+        && !layer.annotations.contains_key(annotation::ORAS_UNPACK)
+        && layer
+            .title()
+            .is_some_and(|t| t.ends_with(".tar.gz") || t.ends_with(".tgz"))
+}
+
+/// Checks a title or tar entry name: relative, `/`-separated, no `.`, `..` or empty parts.
+pub fn check_title(title: &str) -> Result<String, String> {
+    if title.is_empty() {
+        return Err("it is empty".into());
+    }
+    if title.starts_with('/') {
+        return Err("it is an absolute path".into());
+    }
+    if title.contains('\\') {
+        return Err("it contains `\\`".into());
+    }
+    if title.contains('\0') || title.chars().any(char::is_control) {
+        return Err("it contains control characters".into());
+    }
+    let parts: Vec<&str> = title.trim_end_matches('/').split('/').collect();
+    if parts.contains(&"..") {
+        return Err("it leaves the target folder (`..`)".into());
+    }
+    if parts.iter().any(|p| p.is_empty() || *p == ".") {
+        return Err("it has an empty or `.` path component".into());
+    }
+    Ok(parts.join("/"))
+}
+
+/// Caps on what unpacking may write, shared across the layers of one pull.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most bytes of files unpacked from tar layers.
+    pub max_bytes: u64,
+    /// Most tar entries.
+    pub max_entries: u64,
+    bytes: u64,
+    entries: u64,
+}
+
+impl Limits {
+    /// The defaults: 8 GiB and 100,000 entries.
+    pub fn new(max_bytes: u64, max_entries: u64) -> Self {
+        Limits {
+            max_bytes,
+            max_entries,
+            bytes: 0,
+            entries: 0,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::new(8 << 30, 100_000)
+    }
+}
+
+/// Writes a verified blob file to `path` under `root` (moving it into place).
+pub fn place_file(
+    blob: &Path,
+    root: &Path,
+    path: &str,
+    executable: bool,
+) -> Result<(), ArtifactError> {
+    let target = root.join(path);
+    if let Some(parent) = target.parent() {
+        create_dirs(root, parent)?;
+    }
+    if target.symlink_metadata().is_ok() {
+        return Err(ArtifactError::Conflict {
+            first: path.to_string(),
+            second: path.to_string(),
+        });
+    }
+    fs::rename(blob, &target).map_err(|source| ArtifactError::Io {
+        path: target.clone(),
+        source,
+    })?;
+    let mode = if executable { 0o755 } else { 0o644 };
+    fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(|source| {
+        ArtifactError::Io {
+            path: target,
+            source,
+        }
+    })
+}
+
+fn create_dirs(root: &Path, dir: &Path) -> Result<(), ArtifactError> {
+    // The target is a new folder packctl made, so nothing in it is a link; a file where a
+    // folder should be is a conflict between layers.
+    fs::create_dir_all(dir).map_err(|source| ArtifactError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    debug_assert!(dir.starts_with(root));
+    Ok(())
+}
+
+/// Unpacks a tar layer whose entries all lie under `prefix` (oras's folder convention).
+///
+/// When the layer names the digest of its uncompressed tar, that is checked too.
+pub fn unpack_folder(
+    blob: &Path,
+    root: &Path,
+    layer: &Descriptor,
+    prefix: &str,
+    limits: &mut Limits,
+) -> Result<(), ArtifactError> {
+    let expected = layer
+        .annotations
+        .get(annotation::ORAS_DIGEST)
+        .map(|d| Digest::parse(d))
+        .transpose()
+        .map_err(|e| ArtifactError::Archive {
+            layer: prefix.to_string(),
+            reason: format!("its {} annotation is bad: {e}", annotation::ORAS_DIGEST),
+        })?;
+    let title = prefix.to_string();
+    let actual = extract(blob, root, &title, limits, |entry| {
+        if entry == prefix || entry.starts_with(&format!("{prefix}/")) {
+            Ok(Some(entry.to_string()))
+        } else {
+            Err(format!("it lies outside the layer's folder `{prefix}`"))
+        }
+    })?;
+    if let Some(expected) = expected
+        && expected != actual
+    {
+        return Err(ArtifactError::Archive {
+            layer: title,
+            reason: format!("its tar has digest {actual}, but the layer says {expected}"),
+        });
+    }
+    Ok(())
+}
+
+/// Unpacks the `archive` encoding: one top folder, whose contents become the target's.
+pub fn unpack_archive(
+    blob: &Path,
+    root: &Path,
+    layer: &Descriptor,
+    limits: &mut Limits,
+) -> Result<(), ArtifactError> {
+    let title = layer.title().unwrap_or("archive").to_string();
+    let mut top: Option<String> = None;
+    extract(blob, root, &title, limits, |entry| {
+        let (first, rest) = entry.split_once('/').unwrap_or((entry, ""));
+        match &top {
+            None => top = Some(first.to_string()),
+            Some(t) if t != first => {
+                return Err(format!(
+                    "the archive has more than one top-level entry (`{t}` and `{first}`), not one pack folder"
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok((!rest.is_empty()).then(|| rest.to_string()))
+    })?;
+    if root
+        .join(crate::pack::PACK_JSON)
+        .symlink_metadata()
+        .is_err()
+    {
+        return Err(ArtifactError::Archive {
+            layer: title,
+            reason: "its top folder holds no pack.json".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Extracts regular files and folders; `map` turns an entry name into a target path
+/// (`None` to skip the entry) or refuses it. Returns the digest of the tar stream.
+fn extract(
+    blob: &Path,
+    root: &Path,
+    title: &str,
+    limits: &mut Limits,
+    mut map: impl FnMut(&str) -> Result<Option<String>, String>,
+) -> Result<Digest, ArtifactError> {
+    let io_err = |source: io::Error| ArtifactError::Io {
+        path: blob.to_path_buf(),
+        source,
+    };
+    let mut file = BufReader::new(File::open(blob).map_err(io_err)?);
+    let gzipped = file.fill_buf().map_err(io_err)?.starts_with(&[0x1f, 0x8b]);
+    let stream: Box<dyn Read> = if gzipped {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut hashing = HashingRead {
+        inner: stream,
+        hasher: Hasher::new(),
+    };
+    let bad = |entry: &str, reason: String| ArtifactError::Entry {
+        layer: title.to_string(),
+        entry: entry.to_string(),
+        reason,
+    };
+    let mut seen = BTreeSet::new();
+    {
+        let mut archive = tar::Archive::new(&mut hashing);
+        let entries = archive.entries().map_err(|e| ArtifactError::Archive {
+            layer: title.to_string(),
+            reason: format!("it is not a readable tar: {e}"),
+        })?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| ArtifactError::Archive {
+                layer: title.to_string(),
+                reason: format!("its tar stream is damaged: {e}"),
+            })?;
+            limits.entries += 1;
+            if limits.entries > limits.max_entries {
+                return Err(ArtifactError::Limit {
+                    what: "tar entries",
+                    limit: limits.max_entries,
+                });
+            }
+            let raw = entry.path_bytes().into_owned();
+            let name = String::from_utf8(raw)
+                .map_err(|_| bad("(not UTF-8)", "its name is not UTF-8".into()))?;
+            let kind = entry.header().entry_type();
+            if !(kind.is_file() || kind.is_dir()) {
+                let what = if kind.is_symlink() {
+                    "a symbolic link"
+                } else if kind.is_hard_link() {
+                    "a hard link"
+                } else {
+                    "a special file"
+                };
+                return Err(bad(
+                    &name,
+                    format!("it is {what}; packs hold only files and folders"),
+                ));
+            }
+            let clean =
+                check_title(name.strip_prefix("./").unwrap_or(&name)).map_err(|r| bad(&name, r))?;
+            let Some(path) = map(&clean).map_err(|r| bad(&name, r))? else {
+                continue;
+            };
+            if !seen.insert(path.clone()) && !kind.is_dir() {
+                return Err(bad(&name, "the archive holds it twice".into()));
+            }
+            let target = root.join(&path);
+            if kind.is_dir() {
+                create_dirs(root, &target)?;
+                continue;
+            }
+            if let Some(parent) = target.parent() {
+                create_dirs(root, parent)?;
+            }
+            let size = entry
+                .header()
+                .size()
+                .map_err(|e| bad(&name, e.to_string()))?;
+            limits.bytes = limits.bytes.saturating_add(size);
+            if limits.bytes > limits.max_bytes {
+                return Err(ArtifactError::Limit {
+                    what: "unpacked bytes",
+                    limit: limits.max_bytes,
+                });
+            }
+            let executable = entry.header().mode().unwrap_or(0o644) & 0o100 != 0;
+            let mut out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(if executable { 0o755 } else { 0o644 })
+                .open(&target)
+                .map_err(|source| ArtifactError::Io {
+                    path: target.clone(),
+                    source,
+                })?;
+            io::copy(&mut (&mut entry).take(size), &mut out).map_err(|source| {
+                ArtifactError::Io {
+                    path: target.clone(),
+                    source,
+                }
+            })?;
+            out.flush().map_err(|source| ArtifactError::Io {
+                path: target.clone(),
+                source,
+            })?;
+            fs::set_permissions(
+                &target,
+                fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }),
+            )
+            .map_err(|source| ArtifactError::Io {
+                path: target,
+                source,
+            })?;
+        }
+    }
+    // Read the padding after the last entry too, so that the digest covers the whole tar;
+    // a stream that goes on far beyond it is refused rather than read forever.
+    const MAX_PADDING: u64 = 1 << 20;
+    let padding =
+        io::copy(&mut (&mut hashing).take(MAX_PADDING + 1), &mut io::sink()).map_err(io_err)?;
+    if padding > MAX_PADDING {
+        return Err(ArtifactError::Archive {
+            layer: title.to_string(),
+            reason: "it carries more than 1 MiB of data after the end of its tar".into(),
+        });
+    }
+    Ok(hashing.hasher.finish().0)
+}
+
+struct HashingRead<R> {
+    inner: R,
+    hasher: Hasher,
+}
+
+impl<R: Read> Read for HashingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles() {
+        assert_eq!(check_title("a/b.yaml").unwrap(), "a/b.yaml");
+        assert_eq!(check_title("role/").unwrap(), "role");
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a\\b",
+            "a\nb",
+        ] {
+            assert!(check_title(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn layer(title: &str, media: &str) -> Descriptor {
+        Descriptor::new(media, Digest::of(title.as_bytes()), 1).annotate(annotation::TITLE, title)
+    }
+
+    fn manifest(layers: Vec<Descriptor>) -> Manifest {
+        Manifest {
+            schema_version: 2,
+            media_type: Some(media_type::MANIFEST.into()),
+            artifact_type: None,
+            config: Descriptor::new(media_type::UNKNOWN_CONFIG, Digest::of(b"{}"), 2),
+            layers,
+            subject: None,
+            annotations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn recognises_encodings_and_conflicts() {
+        let archive = manifest(vec![layer("p-1.0.0.tar.gz", media_type::TAR)]);
+        assert_eq!(plan(&archive).unwrap().encoding, Encoding::Archive);
+
+        let files = manifest(vec![
+            layer("a.txt", "text/plain"),
+            layer("dir/b.txt", "text/plain"),
+        ]);
+        let p = plan(&files).unwrap();
+        assert_eq!(p.encoding, Encoding::Files);
+        assert_eq!(p.steps.len(), 2);
+
+        let folder = layer("roles", media_type::TAR_GZIP).annotate(annotation::ORAS_UNPACK, "true");
+        let clash = manifest(vec![folder, layer("roles/x.yml", "text/plain")]);
+        assert!(matches!(plan(&clash), Err(ArtifactError::Conflict { .. })));
+
+        let twice = manifest(vec![layer("a", "text/plain"), layer("a", "text/plain")]);
+        assert!(matches!(plan(&twice), Err(ArtifactError::Conflict { .. })));
+
+        let escape = manifest(vec![layer("../evil", "text/plain")]);
+        assert!(matches!(plan(&escape), Err(ArtifactError::Title { .. })));
+
+        let untitled = manifest(vec![Descriptor::new("text/plain", Digest::of(b""), 0)]);
+        assert!(matches!(
+            plan(&untitled),
+            Err(ArtifactError::Manifest { .. })
+        ));
+    }
+}

@@ -1,0 +1,65 @@
+//! `packctl pack inspect NAME[:VERSION|@DIGEST] -r SERVER`.
+
+use crate::cli::InspectArgs;
+use crate::commands::{block_on, human_bytes, open_store};
+use crate::printer::Printer;
+use packctl::artifact::annotation;
+use packctl::ops::inspect;
+use packctl::reference::PackRef;
+use std::process::ExitCode;
+
+pub fn run(args: InspectArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let reference: PackRef = args
+        .reference
+        .parse()
+        .map_err(packctl::error::Error::from)?;
+    let store = open_store(&args.store)?;
+    let found = block_on(inspect(&store, &reference))??;
+    if printer.is_json() {
+        printer.json(&found)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let m = &found.manifest;
+    let field = |name: &str, value: &str| printer.data(format_args!("{name:<13}{value}"));
+    field("reference", &found.reference)?;
+    field("digest", found.digest.as_str())?;
+    let encoding = found
+        .encoding
+        .map_or_else(|| "not a pack".to_string(), |e| e.to_string());
+    field("encoding", &encoding)?;
+    if let Some(t) = &m.artifact_type {
+        field("artifactType", t)?;
+    }
+    for (key, label) in [
+        (annotation::TITLE, "name"),
+        (annotation::VERSION, "version"),
+        (annotation::DESCRIPTION, "displayName"),
+        (annotation::CREATED, "created"),
+    ] {
+        if let Some(v) = m.annotations.get(key) {
+            field(label, v)?;
+        }
+    }
+    if let Some(layer) = found.pack.as_ref().and_then(|p| p.get("layer")?.as_str()) {
+        field("layer", layer)?;
+    }
+    let total: u64 = m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>();
+    field("size", &human_bytes(total))?;
+    printer.data("layers:")?;
+    let width = m
+        .layers
+        .iter()
+        .map(|l| l.title().unwrap_or("-").len())
+        .max()
+        .unwrap_or(1);
+    for layer in &m.layers {
+        printer.data(format_args!(
+            "  {:width$}  {:>10}  {}  {}",
+            layer.title().unwrap_or("-"),
+            human_bytes(layer.size),
+            layer.digest,
+            layer.media_type,
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,53 @@
+//! `packctl pack pull NAME[:VERSION|@DIGEST] TARGET -r SERVER`.
+
+use crate::cli::PullArgs;
+use crate::commands::{block_on, human_bytes, open_store, print_warnings};
+use crate::printer::Printer;
+use packctl::ops::{PullOptions, pull};
+use packctl::progress::Silent;
+use packctl::reference::PackRef;
+use std::process::ExitCode;
+
+pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let reference: PackRef = args
+        .reference
+        .parse()
+        .map_err(packctl::error::Error::from)?;
+    let store = open_store(&args.store)?;
+    let options = PullOptions {
+        validate: !args.no_validate,
+        ..PullOptions::default()
+    };
+    let outcome = block_on(pull(&store, &reference, &args.target, &options, &Silent))??;
+    print_warnings(&printer, &outcome.warnings);
+    let what = match (&outcome.name, &outcome.version) {
+        (Some(name), Some(version)) => format!("{name} {version}"),
+        _ => outcome.reference.clone(),
+    };
+    printer.status(format_args!(
+        "pulled {what} into {} ({} encoding, {} blob{}, {})",
+        outcome.path.display(),
+        serde_json::to_value(outcome.encoding)?
+            .as_str()
+            .unwrap_or("?"),
+        outcome.blobs.transferred,
+        if outcome.blobs.transferred == 1 {
+            ""
+        } else {
+            "s"
+        },
+        human_bytes(outcome.blobs.bytes)
+    ));
+    if outcome.skipped_layers > 0 {
+        printer.status(format_args!(
+            "warning: {} layer(s) without a title were not written",
+            outcome.skipped_layers
+        ));
+    }
+    if printer.is_json() {
+        printer.json(&outcome)?;
+    } else {
+        printer.data(format_args!("{}@{}", outcome.reference, outcome.digest))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,50 @@
+//! `packctl pack push DIR -r SERVER [-f]`: stdout gets `reference@digest`.
+
+use crate::cli::PushArgs;
+use crate::commands::{block_on, build_options, human_bytes, open_store, print_warnings};
+use crate::printer::Printer;
+use packctl::ops::{PushOptions, PushOutcome, PushStatus, push};
+use packctl::progress::Silent;
+use std::process::ExitCode;
+
+pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let store = open_store(&args.store)?;
+    let options = PushOptions {
+        force: args.force,
+        build: build_options(args.format.into())?,
+        concurrency: 4,
+    };
+    let outcome = block_on(push(&store, &args.dir, &options, &Silent))??;
+    report(&printer, &outcome, "pushed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a push outcome: status on stderr, `reference@digest` or JSON on stdout.
+pub fn report(printer: &Printer, outcome: &PushOutcome, verb: &str) -> anyhow::Result<()> {
+    print_warnings(printer, &outcome.warnings);
+    let blobs = &outcome.blobs;
+    let sent = format!(
+        "{} blob{} sent ({}), {} already there",
+        blobs.transferred,
+        if blobs.transferred == 1 { "" } else { "s" },
+        human_bytes(blobs.bytes),
+        blobs.present
+    );
+    match &outcome.status {
+        PushStatus::Pushed => printer.status(format_args!("{verb} {}: {sent}", outcome.reference)),
+        PushStatus::Unchanged => printer.status(format_args!(
+            "unchanged: {} already holds this pack",
+            outcome.reference
+        )),
+        PushStatus::Overwritten { previous } => printer.status(format_args!(
+            "overwrote {} (was {previous}): {sent}",
+            outcome.reference
+        )),
+    }
+    if printer.is_json() {
+        printer.json(outcome)?;
+    } else {
+        printer.data(format_args!("{}@{}", outcome.reference, outcome.digest))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Inspecting a pack in a store: its manifest, its layers and, for structured packs, pack.json.
+
+use super::{parse_manifest, resolve};
+use crate::artifact::unpack::{self, Encoding};
+use crate::artifact::{Digest, Manifest, media_type};
+use crate::error::Error;
+use crate::reference::PackRef;
+use crate::store::Store;
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+
+/// What `pack inspect` shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inspection {
+    /// `LOCATION/REPOSITORY:TAG` or `…@DIGEST`.
+    pub reference: String,
+    /// The manifest digest.
+    pub digest: Digest,
+    /// The manifest size.
+    pub size: u64,
+    /// The encoding, when it is one packctl can unpack.
+    pub encoding: Option<Encoding>,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// pack.json, for structured packs.
+    pub pack: Option<serde_json::Value>,
+}
+
+/// Reads the manifest (and pack.json, when it is the config) of a pack.
+pub async fn inspect(store: &Store, pack: &PackRef) -> Result<Inspection, Error> {
+    let resolved = resolve(store, pack).await?;
+    let bytes = store
+        .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
+        .await?;
+    let manifest = parse_manifest(&resolved.reference, &bytes)?;
+    let encoding = unpack::plan(&manifest).ok().map(|p| p.encoding);
+    let mut pack_json = None;
+    let config = &manifest.config;
+    if config.media_type == media_type::CONFIG && config.size <= crate::artifact::MAX_MANIFEST_SIZE
+    {
+        let reader = store.open_blob(&resolved.repository, config).await?;
+        let mut verifying = crate::artifact::digest::VerifyingReader::new(
+            reader,
+            config.digest.clone(),
+            config.size,
+        );
+        let mut buf = Vec::with_capacity(config.size as usize);
+        let read = verifying.read_to_end(&mut buf).await;
+        if read.is_ok() && verifying.verify().is_ok() {
+            pack_json = serde_json::from_slice(&buf).ok();
+        }
+    }
+    Ok(Inspection {
+        reference: resolved.reference,
+        digest: resolved.descriptor.digest,
+        size: bytes.len() as u64,
+        encoding,
+        manifest,
+        pack: pack_json,
+    })
+}

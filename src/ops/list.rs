@@ -1,0 +1,83 @@
+//! Listing the packs of a store and their versions.
+
+use crate::error::Error;
+use crate::pack::is_valid_name;
+use crate::reference::tag_version;
+use crate::store::Store;
+use serde::Serialize;
+
+/// A tag of a pack repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagInfo {
+    /// The tag.
+    pub tag: String,
+    /// The version it stands for (`_` was `+`), when it is one.
+    pub version: Option<String>,
+}
+
+/// One pack and its versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackVersions {
+    /// The pack name.
+    pub name: String,
+    /// Its repository.
+    pub repository: String,
+    /// Its tags, versions first from lowest to highest, then other tags by name.
+    pub tags: Vec<TagInfo>,
+}
+
+/// Lists packs under the store's pack namespace, or only `name`.
+pub async fn list(store: &Store, name: Option<&str>) -> Result<Vec<PackVersions>, Error> {
+    let namespace = store.pack_repository("");
+    let namespace = namespace.trim_end_matches('/');
+    let repositories = match name {
+        Some(name) => vec![store.pack_repository(name)],
+        None => store.repositories(namespace).await?,
+    };
+    let mut packs = Vec::new();
+    for repository in repositories {
+        let Some(name) = repository
+            .strip_prefix(namespace)
+            .map(|rest| rest.trim_start_matches('/'))
+            .filter(|n| is_valid_name(n))
+        else {
+            continue;
+        };
+        let mut tags: Vec<TagInfo> = store
+            .tags(&repository)
+            .await?
+            .into_iter()
+            // cosign keeps signatures and attestations beside the pack as sha256-….sig tags.
+            .filter(|t| !t.starts_with("sha256-"))
+            .map(|tag| TagInfo {
+                version: tag_version(&tag).map(|v| v.to_string()),
+                tag,
+            })
+            .collect();
+        if tags.is_empty() {
+            continue;
+        }
+        tags.sort_by(|a, b| {
+            let va = a
+                .version
+                .as_deref()
+                .and_then(|v| semver::Version::parse(v).ok());
+            let vb = b
+                .version
+                .as_deref()
+                .and_then(|v| semver::Version::parse(v).ok());
+            match (va, vb) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => a.tag.cmp(&b.tag),
+            }
+        });
+        packs.push(PackVersions {
+            name: name.to_string(),
+            repository,
+            tags,
+        });
+    }
+    Ok(packs)
+}

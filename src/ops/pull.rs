@@ -1,0 +1,286 @@
+//! Pulling a pack: fetch and verify every blob into a temporary folder beside the target,
+//! unpack, validate, and only then rename the folder into place.
+
+use super::{Resolved, Transfer, parse_manifest, resolve};
+use crate::artifact::digest::VerifyingReader;
+use crate::artifact::unpack::{self, Encoding, Limits, Plan, Step};
+use crate::artifact::{Descriptor, Digest};
+use crate::error::Error;
+use crate::pack::{Finding, validate};
+use crate::progress::Reporter;
+use crate::reference::PackRef;
+use crate::store::{Store, StoreError};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// How to pull.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// Validate the pack before putting it in place (on by default).
+    pub validate: bool,
+    /// Caps on what tar layers may unpack to.
+    pub limits: Limits,
+    /// How many blobs to fetch at once.
+    pub concurrency: usize,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            validate: true,
+            limits: Limits::default(),
+            concurrency: 4,
+        }
+    }
+}
+
+/// The result of a pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullOutcome {
+    /// Where it came from.
+    pub reference: String,
+    /// The manifest digest.
+    pub digest: Digest,
+    /// The folder written.
+    pub path: PathBuf,
+    /// The encoding recognised.
+    pub encoding: Encoding,
+    /// The pack name and version, when it validated.
+    pub name: Option<String>,
+    /// The pack version.
+    pub version: Option<String>,
+    /// Blobs fetched.
+    pub blobs: Transfer,
+    /// Layers without a title, not written.
+    pub skipped_layers: usize,
+    /// Warnings about the pulled pack.
+    #[serde(skip)]
+    pub warnings: Vec<Finding>,
+}
+
+/// Pulls `pack` from `store` into the new folder `target`.
+pub async fn pull(
+    store: &Store,
+    pack: &PackRef,
+    target: &Path,
+    options: &PullOptions,
+    reporter: &dyn Reporter,
+) -> Result<PullOutcome, Error> {
+    check_target(target)?;
+    let resolved = resolve(store, pack).await?;
+    let bytes = store
+        .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
+        .await?;
+    let manifest = parse_manifest(&resolved.reference, &bytes)?;
+    let plan = unpack::plan(&manifest)?;
+
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|source| Error::Io {
+        path: parent.clone(),
+        source,
+    })?;
+    let temp = |prefix: &str| {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&parent)
+            .map_err(|source| Error::Io {
+                path: parent.clone(),
+                source,
+            })
+    };
+    // Both folders vanish on any error: nothing half-written is left behind.
+    let staging = temp(".packctl-blobs-")?;
+    let folder = temp(".packctl-pull-")?;
+
+    let blobs = fetch_blobs(
+        store,
+        &resolved,
+        &plan,
+        staging.path(),
+        options.concurrency,
+        reporter,
+    )
+    .await?;
+    let root = folder.path().to_path_buf();
+    let staging_dir = staging.path().to_path_buf();
+    let mut limits = options.limits.clone();
+    let steps = plan.steps.clone();
+    tokio::task::spawn_blocking(move || apply(&steps, &staging_dir, &root, &mut limits))
+        .await
+        .expect("unpacking does not panic")?;
+
+    let mut outcome = PullOutcome {
+        reference: resolved.reference.clone(),
+        digest: resolved.descriptor.digest.clone(),
+        path: target.to_path_buf(),
+        encoding: plan.encoding,
+        name: None,
+        version: None,
+        blobs,
+        skipped_layers: plan.skipped.len(),
+        warnings: Vec::new(),
+    };
+    if options.validate {
+        let validation = validate(folder.path());
+        match validation.pack {
+            Some(pack) => {
+                outcome.name = Some(pack.metadata().name.clone());
+                outcome.version = Some(pack.metadata().version.to_string());
+                outcome.warnings = validation.findings;
+            }
+            None => {
+                return Err(Error::PulledInvalid {
+                    reference: resolved.reference,
+                    findings: validation.findings,
+                });
+            }
+        }
+    }
+    let folder = folder.keep();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).map_err(|source| {
+        Error::Io {
+            path: folder.clone(),
+            source,
+        }
+    })?;
+    if let Err(source) = fs::rename(&folder, target) {
+        let _ = fs::remove_dir_all(&folder);
+        return Err(if target.exists() {
+            Error::TargetExists {
+                path: target.to_path_buf(),
+            }
+        } else {
+            Error::Io {
+                path: target.to_path_buf(),
+                source,
+            }
+        });
+    }
+    Ok(outcome)
+}
+
+/// The target must not exist, or be an empty folder.
+fn check_target(target: &Path) -> Result<(), Error> {
+    match fs::symlink_metadata(target) {
+        Err(_) => Ok(()),
+        Ok(meta) if meta.is_dir() => {
+            let empty = fs::read_dir(target)
+                .map_err(|source| Error::Io {
+                    path: target.to_path_buf(),
+                    source,
+                })?
+                .next()
+                .is_none();
+            if empty {
+                Ok(())
+            } else {
+                Err(Error::TargetExists {
+                    path: target.to_path_buf(),
+                })
+            }
+        }
+        Ok(_) => Err(Error::TargetExists {
+            path: target.to_path_buf(),
+        }),
+    }
+}
+
+fn staged(staging: &Path, digest: &Digest) -> PathBuf {
+    staging.join(digest.hex())
+}
+
+/// Fetches each distinct layer once, verifying digest and size while it streams to disk.
+async fn fetch_blobs(
+    store: &Store,
+    resolved: &Resolved,
+    plan: &Plan,
+    staging: &Path,
+    concurrency: usize,
+    reporter: &dyn Reporter,
+) -> Result<Transfer, Error> {
+    let mut unique: BTreeMap<&Digest, &Descriptor> = BTreeMap::new();
+    for step in &plan.steps {
+        unique.entry(&step.layer().digest).or_insert(step.layer());
+    }
+    let results: Vec<(bool, u64)> = futures_util::stream::iter(unique.into_values())
+        .map(|layer| async move {
+            let label = layer.title().unwrap_or(layer.digest.as_str()).to_string();
+            let id = reporter.blob_started(&label, layer.size);
+            let reader = store.open_blob(&resolved.repository, layer).await?;
+            let path = staged(staging, &layer.digest);
+            let file = tokio::fs::File::create(&path)
+                .await
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+            let mut verifying = VerifyingReader::new(reader, layer.digest.clone(), layer.size);
+            let damaged = |reason: String| StoreError::Damaged {
+                location: store.location(&resolved.repository),
+                digest: layer.digest.clone(),
+                reason,
+            };
+            match tokio::io::copy(&mut verifying, &mut out).await {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(damaged(e.to_string()).into());
+                }
+                Err(source) => return Err(Error::Io { path, source }),
+            }
+            out.flush().await.map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            verifying.verify().map_err(|e| damaged(e.to_string()))?;
+            reporter.blob_finished(id, true);
+            Ok::<_, Error>((true, layer.size))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(Transfer::from_results(&results))
+}
+
+/// Writes every step into `root` from the staged blobs.
+fn apply(steps: &[Step], staging: &Path, root: &Path, limits: &mut Limits) -> Result<(), Error> {
+    // A blob used by several files is copied for all but its last use, then moved.
+    let mut uses: HashMap<&Digest, usize> = HashMap::new();
+    for step in steps {
+        *uses.entry(&step.layer().digest).or_default() += 1;
+    }
+    for step in steps {
+        let layer = step.layer();
+        let blob = staged(staging, &layer.digest);
+        match step {
+            Step::File {
+                path, executable, ..
+            } => {
+                let left = uses.get_mut(&layer.digest).expect("counted above");
+                *left -= 1;
+                let source = if *left > 0 {
+                    let copy = staging.join(format!("{}.copy", layer.digest.hex()));
+                    fs::copy(&blob, &copy).map_err(|source| Error::Io {
+                        path: copy.clone(),
+                        source,
+                    })?;
+                    copy
+                } else {
+                    blob
+                };
+                unpack::place_file(&source, root, path, *executable)?;
+            }
+            Step::Folder { path, .. } => unpack::unpack_folder(&blob, root, layer, path, limits)?,
+            Step::Archive { .. } => unpack::unpack_archive(&blob, root, layer, limits)?,
+        }
+    }
+    Ok(())
+}

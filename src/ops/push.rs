@@ -1,0 +1,165 @@
+//! Pushing a pack: build its artifact, send the blobs the store lacks, then the manifest.
+
+use super::Transfer;
+use crate::artifact::{self, Artifact, BlobSource, BuildOptions, Digest};
+use crate::error::Error;
+use crate::pack::{Finding, Pack};
+use crate::progress::Reporter;
+use crate::store::{Source, Store};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use std::path::Path;
+
+/// How to push.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// Overwrite a tag that points at another pack.
+    pub force: bool,
+    /// The encoding and the creation time.
+    pub build: BuildOptions,
+    /// How many blobs to send at once.
+    pub concurrency: usize,
+}
+
+/// What happened to the tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status")]
+pub enum PushStatus {
+    /// The tag is new.
+    Pushed,
+    /// The tag already pointed at this very pack.
+    Unchanged,
+    /// The tag pointed at another pack, and `-f` moved it.
+    Overwritten {
+        /// What it pointed at before.
+        previous: Digest,
+    },
+}
+
+/// The result of a push.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushOutcome {
+    /// `LOCATION/REPOSITORY:TAG`.
+    pub reference: String,
+    /// The repository.
+    pub repository: String,
+    /// The tag.
+    pub tag: String,
+    /// The manifest digest.
+    pub digest: Digest,
+    /// What happened to the tag.
+    #[serde(flatten)]
+    pub status: PushStatus,
+    /// Blobs sent, blobs the store had, and bytes sent.
+    pub blobs: Transfer,
+    /// Warnings about the pack.
+    #[serde(skip)]
+    pub warnings: Vec<Finding>,
+}
+
+/// Validates and builds the pack in `dir`; CPU-heavy work runs off the async threads.
+pub async fn build_pack(
+    dir: &Path,
+    options: &BuildOptions,
+) -> Result<(Pack, Artifact, Vec<Finding>), Error> {
+    let (pack, warnings) = Pack::open(dir)?;
+    let options = options.clone();
+    let for_build = pack.clone();
+    let artifact = tokio::task::spawn_blocking(move || artifact::build(&for_build, &options))
+        .await
+        .expect("building an artifact does not panic")?;
+    Ok((pack, artifact, warnings))
+}
+
+/// Pushes the pack in `dir` to its repository in `store`.
+pub async fn push(
+    store: &Store,
+    dir: &Path,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> Result<PushOutcome, Error> {
+    let (pack, artifact, warnings) = build_pack(dir, &options.build).await?;
+    let repository = store.pack_repository(&pack.metadata().name);
+    let tag = pack.metadata().tag();
+    let mut outcome = push_artifact(store, &repository, &tag, &artifact, options, reporter).await?;
+    outcome.warnings = warnings;
+    Ok(outcome)
+}
+
+/// Pushes a built artifact under `repository:tag`, following the `-f` rules.
+pub async fn push_artifact(
+    store: &Store,
+    repository: &str,
+    tag: &str,
+    artifact: &Artifact,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> Result<PushOutcome, Error> {
+    let reference = store.reference(repository, tag);
+    let status = match store.resolve(repository, tag).await? {
+        None => PushStatus::Pushed,
+        Some(existing) if existing.digest == artifact.digest => PushStatus::Unchanged,
+        Some(existing) if options.force => PushStatus::Overwritten {
+            previous: existing.digest,
+        },
+        Some(existing) => {
+            return Err(Error::TagExists {
+                reference,
+                existing: existing.digest,
+                new: artifact.digest.clone(),
+            });
+        }
+    };
+    let blobs = upload_blobs(store, repository, artifact, options.concurrency, reporter).await?;
+    // The manifest goes last, so the tag never points at missing content.
+    if status != PushStatus::Unchanged {
+        store
+            .push_manifest(
+                repository,
+                &artifact.descriptor(),
+                artifact.manifest_bytes.clone(),
+                Some(tag),
+            )
+            .await?;
+    }
+    Ok(PushOutcome {
+        reference,
+        repository: repository.to_string(),
+        tag: tag.to_string(),
+        digest: artifact.digest.clone(),
+        status,
+        blobs,
+        warnings: Vec::new(),
+    })
+}
+
+async fn upload_blobs(
+    store: &Store,
+    repository: &str,
+    artifact: &Artifact,
+    concurrency: usize,
+    reporter: &dyn Reporter,
+) -> Result<Transfer, Error> {
+    let results: Vec<(bool, u64)> = futures_util::stream::iter(&artifact.blobs)
+        .map(|blob| async move {
+            let label = blob
+                .descriptor
+                .title()
+                .unwrap_or(blob.descriptor.media_type.as_str())
+                .to_string();
+            let id = reporter.blob_started(&label, blob.descriptor.size);
+            let source = match &blob.source {
+                BlobSource::File(path) => Source::File(path),
+                BlobSource::Bytes(bytes) => Source::Bytes(bytes.clone()),
+            };
+            let sent = store
+                .push_blob(repository, &blob.descriptor, &source)
+                .await?;
+            reporter.blob_finished(id, sent);
+            Ok::<_, Error>((sent, blob.descriptor.size))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(Transfer::from_results(&results))
+}

@@ -1,0 +1,407 @@
+//! Where artifacts live: an OCI image layout on disk or a registry, behind one type.
+
+mod layout;
+
+pub use layout::{Layout, LayoutStore};
+
+use crate::artifact::{Descriptor, Digest};
+use bytes::Bytes;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use tokio::io::AsyncRead;
+
+/// A blob being read.
+pub type BoxReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// The repository folder every pack lives under, as Palette expects in custom OCI registries.
+pub const PACK_NAMESPACE: &str = "spectro-packs/archive";
+
+/// The repository of a pack under a base path (`""` for none).
+pub fn pack_repository(base: &str, name: &str) -> String {
+    let base = base.trim_matches('/');
+    if base.is_empty() {
+        format!("{PACK_NAMESPACE}/{name}")
+    } else {
+        format!("{base}/{PACK_NAMESPACE}/{name}")
+    }
+}
+
+/// Whether `tag` is a valid OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    first_ok
+        && tag.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Where `-r/--registry-server` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `oci:PATH`: image layouts under a folder.
+    Layout(PathBuf),
+    /// `host[:port][/base/path]`: a registry.
+    Registry {
+        /// `host[:port]`.
+        host: String,
+        /// The base path, without slashes around it (`""` for none).
+        base: String,
+    },
+}
+
+impl Location {
+    /// Parses `oci:PATH` or `host[:port][/base]`.
+    pub fn parse(text: &str) -> Result<Location, StoreError> {
+        let bad = |reason: &str| StoreError::BadLocation {
+            location: text.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(path) = text.strip_prefix("oci:") {
+            if path.is_empty() {
+                return Err(bad("`oci:` needs a folder, such as `oci:./packs`"));
+            }
+            return Ok(Location::Layout(PathBuf::from(path)));
+        }
+        let text_no_scheme = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .unwrap_or(text);
+        let (host, base) = text_no_scheme
+            .split_once('/')
+            .unwrap_or((text_no_scheme, ""));
+        if host.is_empty() {
+            return Err(bad("it names no registry host"));
+        }
+        let base = base.trim_matches('/');
+        if base
+            .split('/')
+            .any(|part| part.is_empty() && !base.is_empty())
+        {
+            return Err(bad("its base path has an empty component"));
+        }
+        Ok(Location::Registry {
+            host: host.to_string(),
+            base: base.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Layout(path) => write!(f, "oci:{}", path.display()),
+            Location::Registry { host, base } if base.is_empty() => f.write_str(host),
+            Location::Registry { host, base } => write!(f, "{host}/{base}"),
+        }
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `-r` is malformed.
+    #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
+    BadLocation {
+        /// What was given.
+        location: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The store cannot be used yet.
+    #[error("{location} is not supported: {reason}")]
+    Unsupported {
+        /// The store.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// A tag, manifest or blob does not exist.
+    #[error("{reference} does not exist")]
+    NotFound {
+        /// What was asked for.
+        reference: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("cannot read or write `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder is not an OCI image layout.
+    #[error("`{}` is not an OCI image layout: {reason}", path.display())]
+    NotLayout {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Content does not match its digest or size.
+    #[error("blob {digest} from {location} does not match its descriptor: {reason}")]
+    Damaged {
+        /// The store and repository.
+        location: String,
+        /// The expected digest.
+        digest: Digest,
+        /// What differs.
+        reason: String,
+    },
+    /// A manifest is over the 4 MiB cap.
+    #[error("the manifest {reference} is {size} bytes; packctl reads at most 4 MiB")]
+    ManifestTooLarge {
+        /// The manifest.
+        reference: String,
+        /// Its size.
+        size: u64,
+    },
+    /// A tag is not a valid OCI tag.
+    #[error("`{tag}` is not a valid OCI tag")]
+    InvalidTag {
+        /// The tag.
+        tag: String,
+    },
+}
+
+impl StoreError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::BadLocation { .. } => Some(
+                "give `oci:PATH` for a folder, or `host[:port][/base/path]` for a registry".into(),
+            ),
+            StoreError::NotFound { .. } => {
+                Some("check the name and version; `packctl pack ls` lists what is there".into())
+            }
+            StoreError::InvalidTag { .. } => Some(
+                "tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
+                    .into(),
+            ),
+            StoreError::Damaged { .. } => {
+                Some("the store's copy is damaged or was tampered with; push the pack again".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where a blob being stored comes from; it can be opened again for a retry.
+#[derive(Clone)]
+pub enum Source<'a> {
+    /// A file.
+    File(&'a Path),
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// A blob in another store.
+    Store {
+        /// The store.
+        store: &'a Store,
+        /// Its repository.
+        repository: &'a str,
+    },
+}
+
+impl Source<'_> {
+    /// Opens the blob for reading.
+    pub async fn open(&self, descriptor: &Descriptor) -> Result<BoxReader, StoreError> {
+        match self {
+            Source::File(path) => tokio::fs::File::open(path)
+                .await
+                .map(|f| Box::pin(f) as BoxReader)
+                .map_err(|source| StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }),
+            Source::Bytes(bytes) => Ok(Box::pin(std::io::Cursor::new(bytes.clone()))),
+            Source::Store { store, repository } => store.open_blob(repository, descriptor).await,
+        }
+    }
+}
+
+/// A place artifacts live.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// OCI image layouts under a folder.
+    Layout(LayoutStore),
+}
+
+impl Store {
+    /// Opens the store at a location.
+    pub fn open(location: &Location) -> Result<Store, StoreError> {
+        match location {
+            Location::Layout(path) => Ok(Store::Layout(LayoutStore::new(path))),
+            Location::Registry { .. } => Err(StoreError::Unsupported {
+                location: location.to_string(),
+                reason: "only `oci:PATH` stores can be used".into(),
+            }),
+        }
+    }
+
+    /// The repository of a pack in this store (under its base path, for a registry).
+    pub fn pack_repository(&self, name: &str) -> String {
+        match self {
+            Store::Layout(_) => pack_repository("", name),
+        }
+    }
+
+    /// A repository of this store, for people: `oci:PATH/REPOSITORY` or `HOST/REPOSITORY`.
+    pub fn location(&self, repository: &str) -> String {
+        match self {
+            Store::Layout(s) if repository.is_empty() => s.display().to_string(),
+            Store::Layout(s) => format!("{}/{repository}", s.display()),
+        }
+    }
+
+    /// A reference to `repository` at a tag (`:tag`) or digest (`@sha256:…`), for people.
+    pub fn reference(&self, repository: &str, tag_or_digest: &str) -> String {
+        let separator = if tag_or_digest.contains(':') {
+            '@'
+        } else {
+            ':'
+        };
+        format!("{}{separator}{tag_or_digest}", self.location(repository))
+    }
+
+    /// The manifest a tag points at, or `None` when the tag does not exist.
+    pub async fn resolve(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<Descriptor>, StoreError> {
+        match self {
+            Store::Layout(s) => s.layout(repository).resolve(tag),
+        }
+    }
+
+    /// Reads a manifest by digest (at most 4 MiB, verified).
+    pub async fn fetch_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Bytes, StoreError> {
+        match self {
+            Store::Layout(s) => s
+                .layout(repository)
+                .manifest(digest, &self.location(repository)),
+        }
+    }
+
+    /// Whether the store holds a blob.
+    pub async fn has_blob(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Layout(s) => Ok(s
+                .layout(repository)
+                .has_blob(&descriptor.digest, descriptor.size)),
+        }
+    }
+
+    /// Opens a blob; the caller verifies what it reads.
+    pub async fn open_blob(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+    ) -> Result<BoxReader, StoreError> {
+        match self {
+            Store::Layout(s) => {
+                let location = self.location(repository);
+                s.layout(repository)
+                    .open_blob(&descriptor.digest, &location)
+                    .await
+            }
+        }
+    }
+
+    /// Stores a blob unless it is present; `true` when bytes were written.
+    pub async fn push_blob(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        source: &Source<'_>,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Layout(s) => {
+                let layout = s.layout(repository);
+                if layout.has_blob(&descriptor.digest, descriptor.size) {
+                    return Ok(false);
+                }
+                layout.create()?;
+                let reader = source.open(descriptor).await?;
+                layout
+                    .put_blob(descriptor, reader, &self.location(repository))
+                    .await
+            }
+        }
+    }
+
+    /// Stores a manifest and points `tag` at it.
+    pub async fn push_manifest(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        bytes: Bytes,
+        tag: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Layout(s) => s.layout(repository).put_manifest(descriptor, &bytes, tag),
+        }
+    }
+
+    /// The tags of a repository (none when it does not exist).
+    pub async fn tags(&self, repository: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Layout(s) => s.layout(repository).tags(),
+        }
+    }
+
+    /// Repositories under a path prefix, sorted.
+    pub async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Layout(s) => s.repositories(prefix),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse("oci:./packs").unwrap(),
+            Location::Layout("./packs".into())
+        );
+        assert_eq!(
+            Location::parse("registry.example.com:5000/team/a").unwrap(),
+            Location::Registry {
+                host: "registry.example.com:5000".into(),
+                base: "team/a".into()
+            }
+        );
+        assert!(Location::parse("oci:").is_err());
+        assert!(Location::parse("/x").is_err());
+        assert_eq!(pack_repository("", "hello"), "spectro-packs/archive/hello");
+        assert_eq!(
+            pack_repository("/team/", "hello"),
+            "team/spectro-packs/archive/hello"
+        );
+    }
+
+    #[test]
+    fn tags() {
+        for ok in ["1.0.0", "1.2.0_build.7", "_x", "A-b.c"] {
+            assert!(is_valid_tag(ok), "{ok}");
+        }
+        for bad in ["", ".x", "-x", "1.0.0+b", "a/b", &"x".repeat(129)] {
+            assert!(!is_valid_tag(bad), "{bad}");
+        }
+    }
+}
