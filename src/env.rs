@@ -8,6 +8,23 @@ impl EnvVars {
     pub const PACKCTL_OUTPUT: &'static str = "PACKCTL_OUTPUT";
     /// The default `-r/--registry-server`.
     pub const PACKCTL_REGISTRY: &'static str = "PACKCTL_REGISTRY";
+    /// The Docker config folder (credentials), as Docker and `oras` read it.
+    pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
+    /// The home folder.
+    pub const HOME: &'static str = "HOME";
+    /// The packctl settings file (the default registry).
+    pub const PACKCTL_CONFIG: &'static str = "PACKCTL_CONFIG";
+    /// Where per-user configuration lives.
+    pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    /// Folders of `<host[:port]>/*.crt` CA certificates, `:`-separated (default
+    /// `/etc/docker/certs.d` and `~/.docker/certs.d`).
+    pub const PACKCTL_CERTS_DIRS: &'static str = "PACKCTL_CERTS_DIRS";
+    /// The registry password for `registry login` when no `--password-stdin` is given.
+    pub const PACKCTL_PASSWORD: &'static str = "PACKCTL_PASSWORD";
+    /// Where the digest cache lives (default `$XDG_CACHE_HOME/packctl`, `~/.cache/packctl`).
+    pub const PACKCTL_CACHE_DIR: &'static str = "PACKCTL_CACHE_DIR";
+    /// Where per-user caches live.
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     /// Seconds since 1970 for `org.opencontainers.image.created`; unset, no time is recorded.
     pub const SOURCE_DATE_EPOCH: &'static str = "SOURCE_DATE_EPOCH";
 }

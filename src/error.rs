@@ -131,5 +131,8 @@ pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
     if let Some(e) = error.downcast_ref::<StoreError>() {
         return e.hint();
     }
+    if let Some(e) = error.downcast_ref::<crate::credentials::CredentialError>() {
+        return e.hint();
+    }
     None
 }

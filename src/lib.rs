@@ -7,10 +7,13 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod credentials;
 pub mod env;
 pub mod error;
 pub mod ops;
 pub mod pack;
 pub mod progress;
 pub mod reference;
+pub mod registry;
+pub mod settings;
 pub mod store;

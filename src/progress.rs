@@ -23,3 +23,44 @@ pub trait Reporter: Send + Sync {
 pub struct Silent;
 
 impl Reporter for Silent {}
+
+/// A callback that receives counts of bytes moved.
+pub type Progress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
+/// A reporter to hand around between tasks.
+pub type SharedReporter = std::sync::Arc<dyn Reporter>;
+
+/// A progress callback that tells `reporter` about blob `id`.
+pub fn blob_progress(reporter: &SharedReporter, id: usize) -> Progress {
+    let reporter = reporter.clone();
+    std::sync::Arc::new(move |bytes| reporter.blob_progress(id, bytes))
+}
+
+/// An async reader that reports the bytes read through it.
+pub struct ProgressReader<R> {
+    inner: R,
+    progress: Progress,
+}
+
+impl<R> ProgressReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, progress: Progress) -> Self {
+        ProgressReader { inner, progress }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for ProgressReader<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            (self.progress)(read as u64);
+        }
+        poll
+    }
+}

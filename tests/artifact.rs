@@ -946,18 +946,68 @@ async fn unpacking_is_capped() {
         ..PullOptions::default()
     };
     let target = dir.path().join("out");
-    let err = pull(
-        &store,
-        &"bomb:1.0.0".parse().unwrap(),
-        &target,
-        &options,
-        &packctl::progress::Silent,
-    )
-    .await
-    .unwrap_err();
+    let located = packctl::ops::Located::pack(&store, &"bomb:1.0.0".parse().unwrap());
+    let reporter: packctl::progress::SharedReporter =
+        std::sync::Arc::new(packctl::progress::Silent);
+    let err = pull(&store, &located, &target, &options, &reporter)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().contains("more than 16384 unpacked bytes"),
         "{err}"
     );
     assert!(!target.exists());
+}
+
+#[test]
+fn verbose_push_lists_each_blob() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("store").display());
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            &store,
+            "-v",
+        ])
+        .success();
+    assert!(
+        run.stderr.contains("  config (679 B): sent"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("  charts/hello-0.1.0.tgz (753 B): sent"),
+        "{}",
+        run.stderr
+    );
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            &store,
+            "-v",
+        ])
+        .success();
+    assert!(
+        run.stderr.contains("  logo.png (209 B): already there"),
+        "{}",
+        run.stderr
+    );
+    let quiet = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            &store,
+            "-q",
+        ])
+        .success();
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
 }

@@ -1,5 +1,6 @@
 //! Building the OCI artifact of a pack: blobs and the manifest, byte for byte reproducible.
 
+use super::cache::DigestCache;
 use super::digest::{Digest, digest_file};
 use super::manifest::{Descriptor, Manifest, annotation, media_type};
 use super::tarball::TarGzWriter;
@@ -152,34 +153,66 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
     }
 }
 
-/// Hashes files on a few threads; the order of the result follows the input.
-fn digest_files(files: &[&PackFile]) -> Result<Vec<(Digest, u64)>, ArtifactError> {
+/// Hashes files on a few threads, largest first, each thread taking the next file when it
+/// is done; files the cache knows unchanged are not read. The order of the result follows
+/// the input.
+fn digest_files(
+    files: &[&PackFile],
+    cache: &DigestCache,
+) -> Result<Vec<(Digest, u64)>, ArtifactError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
-        .clamp(1, 4);
-    let chunk = files.len().div_ceil(workers).max(1);
+        .clamp(1, 8)
+        .min(files.len().max(1));
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].size));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<(Digest, u64)>>> = Mutex::new(vec![None; files.len()]);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|f| digest_file(&f.source).map_err(io_error(&f.source)))
-                        .collect::<Result<Vec<_>, _>>()
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), ArtifactError> {
+                    loop {
+                        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            return Ok(());
+                        };
+                        let f = files[i];
+                        let meta = std::fs::metadata(&f.source).map_err(io_error(&f.source))?;
+                        let digest = match cache.get(&f.source, &meta) {
+                            Some(known) => known,
+                            None => {
+                                let computed =
+                                    digest_file(&f.source).map_err(io_error(&f.source))?;
+                                cache.put(&f.source, &meta, &computed.0);
+                                computed
+                            }
+                        };
+                        results.lock().expect("not poisoned")[i] = Some(digest);
+                    }
                 })
             })
             .collect();
-        let mut out = Vec::with_capacity(files.len());
         for handle in handles {
-            out.extend(handle.join().expect("a hashing thread does not panic")?);
+            handle.join().expect("a hashing thread does not panic")?;
         }
-        Ok(out)
-    })
+        Ok::<_, ArtifactError>(())
+    })?;
+    Ok(results
+        .into_inner()
+        .expect("not poisoned")
+        .into_iter()
+        .map(|d| d.expect("every file hashed"))
+        .collect())
 }
 
 fn structured(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
     let plain: Vec<&PackFile> = pack.parts().iter().filter_map(Part::file).collect();
-    let mut digests = digest_files(&plain)?.into_iter();
+    let cache = DigestCache::open();
+    let digests = digest_files(&plain, &cache);
+    cache.save();
+    let mut digests = digests?.into_iter();
 
     let config_digest = Digest::of(pack.metadata_bytes());
     let config = Descriptor::new(

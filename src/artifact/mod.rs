@@ -2,6 +2,7 @@
 //! reading an artifact back into a folder. `docs/format.md` specifies the bytes.
 
 mod build;
+pub mod cache;
 pub mod digest;
 pub mod manifest;
 mod tarball;

@@ -4,7 +4,6 @@ use super::{parse_manifest, resolve};
 use crate::artifact::unpack::{self, Encoding};
 use crate::artifact::{Digest, Manifest, media_type};
 use crate::error::Error;
-use crate::reference::PackRef;
 use crate::store::Store;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
@@ -28,8 +27,8 @@ pub struct Inspection {
 }
 
 /// Reads the manifest (and pack.json, when it is the config) of a pack.
-pub async fn inspect(store: &Store, pack: &PackRef) -> Result<Inspection, Error> {
-    let resolved = resolve(store, pack).await?;
+pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspection, Error> {
+    let resolved = resolve(store, located).await?;
     let bytes = store
         .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
         .await?;

@@ -1,12 +1,16 @@
 //! The operations behind the commands: push, pull, inspect and list packs in a store.
 
+mod copy;
 mod inspect;
 mod list;
+mod manage;
 mod pull;
 mod push;
 
+pub use copy::{Copied, CopyOptions, CopyWhat, copy};
 pub use inspect::{Inspection, inspect};
 pub use list::{PackVersions, TagInfo, list};
+pub use manage::{Deleted, Tagged, delete, signature_tags, tag_add, tag_delete};
 pub use pull::{PullOptions, PullOutcome, pull};
 pub use push::{PushOptions, PushOutcome, PushStatus, build_pack, push, push_artifact};
 
@@ -55,35 +59,85 @@ pub struct Resolved {
     pub reference: String,
 }
 
-/// Finds the manifest a pack reference names.
-pub async fn resolve(store: &Store, pack: &PackRef) -> Result<Resolved, Error> {
-    let repository = store.pack_repository(&pack.name);
-    let tag = match &pack.selector {
+/// A repository in a store, and which of its versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The repository.
+    pub repository: String,
+    /// Which version.
+    pub selector: Selector,
+    /// What to call it in messages (the pack name, or the repository).
+    pub name: String,
+}
+
+impl Located {
+    /// A pack of a store, by name.
+    pub fn pack(store: &Store, pack: &PackRef) -> Located {
+        Located {
+            repository: store.pack_repository(&pack.name),
+            selector: pack.selector.clone(),
+            name: pack.name.clone(),
+        }
+    }
+
+    /// What a full reference names in the store opened from its location.
+    pub fn full(reference: &crate::registry::FullRef) -> Located {
+        Located {
+            repository: reference.repository.clone(),
+            selector: reference.selector.clone(),
+            name: reference.to_string(),
+        }
+    }
+
+    /// The tag the selector names directly, if any.
+    pub fn tag(&self) -> Option<String> {
+        match &self.selector {
+            Selector::Version(v) => Some(crate::pack::version_tag(v)),
+            Selector::Tag(t) => Some(t.clone()),
+            Selector::Highest | Selector::Digest(_) => None,
+        }
+    }
+}
+
+/// The highest version among the tags of a repository.
+pub(crate) async fn highest_tag(store: &Store, located: &Located) -> Result<String, Error> {
+    let tags = store.tags(&located.repository).await?;
+    tags.iter()
+        .filter_map(|t| tag_version(t).map(|v| (v, t)))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, t)| t.clone())
+        .ok_or_else(|| Error::NoVersions {
+            location: store.location(&located.repository),
+            name: located.name.clone(),
+        })
+}
+
+/// Finds the manifest a reference names.
+pub async fn resolve(store: &Store, located: &Located) -> Result<Resolved, Error> {
+    let repository = located.repository.clone();
+    let tag = match &located.selector {
         Selector::Digest(digest) => {
             let bytes = store.fetch_manifest(&repository, digest).await?;
-            let manifest = parse_manifest(&store.reference(&repository, digest.as_str()), &bytes)?;
-            let mut descriptor =
-                Descriptor::new(media_type::MANIFEST, digest.clone(), bytes.len() as u64);
+            let reference = store.reference(&repository, digest.as_str());
+            let manifest = parse_manifest(&reference, &bytes)?;
+            let mut descriptor = Descriptor::new(
+                manifest
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| media_type::MANIFEST.to_string()),
+                digest.clone(),
+                bytes.len() as u64,
+            );
             descriptor.artifact_type = manifest.artifact_type;
             return Ok(Resolved {
-                reference: store.reference(&repository, digest.as_str()),
+                reference,
                 repository,
                 tag: None,
                 descriptor,
             });
         }
-        Selector::Highest => {
-            let tags = store.tags(&repository).await?;
-            tags.iter()
-                .filter_map(|t| tag_version(t).map(|v| (v, t)))
-                .max_by(|a, b| a.0.cmp(&b.0))
-                .map(|(_, t)| t.clone())
-                .ok_or_else(|| Error::NoVersions {
-                    location: store.location(&repository),
-                    name: pack.name.clone(),
-                })?
-        }
-        Selector::Version(_) | Selector::Tag(_) => pack.tag().expect("a version or tag"),
+        Selector::Highest => highest_tag(store, located).await?,
+        Selector::Version(_) | Selector::Tag(_) => located.tag().expect("a version or tag"),
     };
     let reference = store.reference(&repository, &tag);
     let descriptor = store.resolve(&repository, &tag).await?.ok_or_else(|| {

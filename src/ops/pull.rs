@@ -7,8 +7,7 @@ use crate::artifact::unpack::{self, Encoding, Limits, Plan, Step};
 use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
 use crate::pack::{Finding, validate};
-use crate::progress::Reporter;
-use crate::reference::PackRef;
+use crate::progress::{ProgressReader, SharedReporter, blob_progress};
 use crate::store::{Store, StoreError};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -66,13 +65,13 @@ pub struct PullOutcome {
 /// Pulls `pack` from `store` into the new folder `target`.
 pub async fn pull(
     store: &Store,
-    pack: &PackRef,
+    located: &super::Located,
     target: &Path,
     options: &PullOptions,
-    reporter: &dyn Reporter,
+    reporter: &SharedReporter,
 ) -> Result<PullOutcome, Error> {
     check_target(target)?;
-    let resolved = resolve(store, pack).await?;
+    let resolved = resolve(store, located).await?;
     let bytes = store
         .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
         .await?;
@@ -204,7 +203,7 @@ async fn fetch_blobs(
     plan: &Plan,
     staging: &Path,
     concurrency: usize,
-    reporter: &dyn Reporter,
+    reporter: &SharedReporter,
 ) -> Result<Transfer, Error> {
     let mut unique: BTreeMap<&Digest, &Descriptor> = BTreeMap::new();
     for step in &plan.steps {
@@ -215,6 +214,7 @@ async fn fetch_blobs(
             let label = layer.title().unwrap_or(layer.digest.as_str()).to_string();
             let id = reporter.blob_started(&label, layer.size);
             let reader = store.open_blob(&resolved.repository, layer).await?;
+            let reader = ProgressReader::new(reader, blob_progress(reporter, id));
             let path = staged(staging, &layer.digest);
             let file = tokio::fs::File::create(&path)
                 .await

@@ -4,7 +4,7 @@ use super::Transfer;
 use crate::artifact::{self, Artifact, BlobSource, BuildOptions, Digest};
 use crate::error::Error;
 use crate::pack::{Finding, Pack};
-use crate::progress::Reporter;
+use crate::progress::{SharedReporter, blob_progress};
 use crate::store::{Source, Store};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -76,7 +76,7 @@ pub async fn push(
     store: &Store,
     dir: &Path,
     options: &PushOptions,
-    reporter: &dyn Reporter,
+    reporter: &SharedReporter,
 ) -> Result<PushOutcome, Error> {
     let (pack, artifact, warnings) = build_pack(dir, &options.build).await?;
     let repository = store.pack_repository(&pack.metadata().name);
@@ -93,7 +93,7 @@ pub async fn push_artifact(
     tag: &str,
     artifact: &Artifact,
     options: &PushOptions,
-    reporter: &dyn Reporter,
+    reporter: &SharedReporter,
 ) -> Result<PushOutcome, Error> {
     let reference = store.reference(repository, tag);
     let status = match store.resolve(repository, tag).await? {
@@ -138,22 +138,20 @@ async fn upload_blobs(
     repository: &str,
     artifact: &Artifact,
     concurrency: usize,
-    reporter: &dyn Reporter,
+    reporter: &SharedReporter,
 ) -> Result<Transfer, Error> {
     let results: Vec<(bool, u64)> = futures_util::stream::iter(&artifact.blobs)
         .map(|blob| async move {
-            let label = blob
-                .descriptor
-                .title()
-                .unwrap_or(blob.descriptor.media_type.as_str())
-                .to_string();
+            // The config blob has no title; it is pack.json (or `{}` for the archive encoding).
+            let label = blob.descriptor.title().unwrap_or("config").to_string();
             let id = reporter.blob_started(&label, blob.descriptor.size);
             let source = match &blob.source {
                 BlobSource::File(path) => Source::File(path),
                 BlobSource::Bytes(bytes) => Source::Bytes(bytes.clone()),
             };
+            let progress = blob_progress(reporter, id);
             let sent = store
-                .push_blob(repository, &blob.descriptor, &source)
+                .push_blob(repository, &blob.descriptor, &source, &progress)
                 .await?;
             reporter.blob_finished(id, sent);
             Ok::<_, Error>((sent, blob.descriptor.size))

@@ -297,6 +297,52 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Removes every index entry of a manifest (its tags included).
+    ///
+    /// Blobs stay on disk: a push running at the same time may be about to name them.
+    pub fn delete_manifest(&self, digest: &Digest, location: &str) -> Result<(), StoreError> {
+        if !self.exists() {
+            return Err(StoreError::NotFound {
+                reference: format!("{location}@{digest}"),
+            });
+        }
+        let removed = self.update_index(|index| {
+            let before = index.manifests.len();
+            index.manifests.retain(|d| &d.digest != digest);
+            before - index.manifests.len()
+        })?;
+        if removed == 0 {
+            return Err(StoreError::NotFound {
+                reference: format!("{location}@{digest}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes a tag from the index, leaving other tags of its manifest.
+    pub fn delete_tag(&self, tag: &str, reference: &str) -> Result<(), StoreError> {
+        if !self.exists() {
+            return Err(StoreError::NotFound {
+                reference: reference.to_string(),
+            });
+        }
+        let removed = self.update_index(|index| {
+            let before = index.manifests.len();
+            index.manifests.retain(|d| {
+                d.annotations.get(annotation::REF_NAME).map(String::as_str) != Some(tag)
+            });
+            before - index.manifests.len()
+        })?;
+        if removed == 0 {
+            return Err(StoreError::NotFound {
+                reference: reference.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Repositories as image layouts under one root folder.
 #[derive(Debug, Clone)]
 pub struct LayoutStore {

@@ -2,9 +2,11 @@
 
 mod layout;
 
+pub(crate) use layout::write_atomic;
 pub use layout::{Layout, LayoutStore};
 
 use crate::artifact::{Descriptor, Digest};
+use crate::registry::{Credential, Progress, RegistryStore, RetryPolicy, TransportOptions};
 use bytes::Bytes;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -165,6 +167,101 @@ pub enum StoreError {
         /// The tag.
         tag: String,
     },
+    /// The registry cannot be reached.
+    #[error("cannot reach the registry {registry}")]
+    Connect {
+        /// The registry host (or token service).
+        registry: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// TLS or HTTP cannot be set up.
+    #[error("cannot connect to {registry}: {reason}")]
+    Transport {
+        /// The registry host.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+    /// The registry refused the credentials, or wants some.
+    #[error("{registry} refused access: {reason}")]
+    Unauthorized {
+        /// The registry host.
+        registry: String,
+        /// Whether the request carried no credentials.
+        anonymous: bool,
+        /// What the registry said.
+        reason: String,
+    },
+    /// The registry answered with an error.
+    #[error(
+        "cannot {operation}: the registry answered {status}{}",
+        describe_errors(errors, body)
+    )]
+    Registry {
+        /// What packctl tried.
+        operation: String,
+        /// The registry host.
+        registry: String,
+        /// The HTTP status (0 when the answer broke the protocol).
+        status: u16,
+        /// The errors of the body, as the distribution spec defines them.
+        errors: Vec<RegistryErrorEntry>,
+        /// The body, when it held no such errors.
+        body: String,
+    },
+    /// The stored credentials cannot be read.
+    #[error("cannot read the credentials for {registry}")]
+    Credentials {
+        /// The registry host.
+        registry: String,
+        /// The cause.
+        #[source]
+        source: crate::credentials::CredentialError,
+    },
+    /// The registry does not list its repositories.
+    #[error("{registry} does not list its repositories")]
+    NoCatalog {
+        /// The registry host.
+        registry: String,
+        /// What it answered.
+        #[source]
+        source: Box<StoreError>,
+    },
+}
+
+/// One error of a registry's error body: `{"code", "message", "detail"}`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct RegistryErrorEntry {
+    /// `NAME_UNKNOWN`, `DENIED`, `MANIFEST_BLOB_UNKNOWN`, …
+    #[serde(default)]
+    pub code: String,
+    /// What the registry says.
+    #[serde(default)]
+    pub message: String,
+    /// Structured detail, when given.
+    #[serde(default)]
+    pub detail: Option<serde_json::Value>,
+}
+
+fn describe_errors(errors: &[RegistryErrorEntry], body: &str) -> String {
+    if errors.is_empty() {
+        return if body.is_empty() {
+            String::new()
+        } else {
+            format!(": {body}")
+        };
+    }
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| match (e.code.is_empty(), e.message.is_empty()) {
+            (false, false) => format!("{} ({})", e.code, e.message),
+            (false, true) => e.code.clone(),
+            _ => e.message.clone(),
+        })
+        .collect();
+    format!(": {}", parts.join("; "))
 }
 
 impl StoreError {
@@ -184,9 +281,84 @@ impl StoreError {
             StoreError::Damaged { .. } => {
                 Some("the store's copy is damaged or was tampered with; push the pack again".into())
             }
+            StoreError::Connect { source, .. } if is_certificate_error(source) => Some(
+                "the registry's TLS certificate is not trusted: give its CA with --ca-file CA.pem (or put it in certs.d/HOST/ca.crt), or skip verification with -i"
+                    .into(),
+            ),
+            StoreError::Connect { .. } => Some(
+                "check the host and port; a registry without TLS needs --plain-http (loopback hosts fall back to HTTP by themselves)"
+                    .into(),
+            ),
+            StoreError::Transport { .. } => Some(
+                "give the registry's CA with --ca-file CA.pem (or put it in certs.d/HOST/ca.crt), or skip verification with -i"
+                    .into(),
+            ),
+            StoreError::Unauthorized { registry, anonymous: true, .. } => {
+                Some(format!("log in first: packctl registry login {registry}"))
+            }
+            StoreError::Unauthorized { registry, .. } => Some(format!(
+                "check the user name and password; packctl registry login {registry} replaces them"
+            )),
+            StoreError::Registry { status, errors, registry, .. } => registry_hint(*status, errors, registry),
+            StoreError::Credentials { source, .. } => source.hint(),
+            StoreError::NoCatalog { .. } => Some(
+                "this registry (ECR and GHCR among them) keeps its catalog private; name the pack with -n NAME".into(),
+            ),
             _ => None,
         }
     }
+}
+
+/// Whether a connection failed on the server's certificate.
+fn is_certificate_error(error: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if text.contains("certificate")
+            || text.contains("UnknownIssuer")
+            || text.contains("NotValidForName")
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn registry_hint(status: u16, errors: &[RegistryErrorEntry], registry: &str) -> Option<String> {
+    let has = |code: &str| errors.iter().any(|e| e.code == code);
+    let text = errors
+        .iter()
+        .map(|e| format!("{} {}", e.code, e.message).to_lowercase())
+        .collect::<String>();
+    if text.contains("immutable") || (has("TAG_INVALID") && text.contains("already exists")) {
+        return Some(
+            "the registry keeps this tag immutable and will not overwrite it, even with -f; push a new version".into(),
+        );
+    }
+    if has("NAME_UNKNOWN") {
+        return Some(format!(
+            "the repository does not exist, and {registry} does not create it on push: on ECR run `aws ecr create-repository --repository-name REPOSITORY`; on Harbor create the project (the first path component) first"
+        ));
+    }
+    if has("DENIED") || status == 403 {
+        return Some(
+            "the account has no permission for this repository; ask its owner for access".into(),
+        );
+    }
+    if has("UNSUPPORTED") || status == 405 {
+        return Some(
+            "the registry does not allow this operation; for deletions the distribution registry needs storage.delete.enabled: true"
+                .into(),
+        );
+    }
+    if has("MANIFEST_BLOB_UNKNOWN") || has("BLOB_UNKNOWN") {
+        return Some("the registry lacks a blob the manifest names; push again".into());
+    }
+    if status >= 500 {
+        return Some("the registry failed; packctl retried with backoff; try again later".into());
+    }
+    None
 }
 
 /// Where a blob being stored comes from; it can be opened again for a retry.
@@ -222,22 +394,49 @@ impl Source<'_> {
     }
 }
 
+/// How to open a registry store.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// TLS and plain-HTTP settings.
+    pub transport: TransportOptions,
+    /// The credential; `None` looks it up in the Docker config.
+    pub credential: Option<Credential>,
+    /// Retries of failed requests.
+    pub retry: RetryPolicy,
+}
+
 /// A place artifacts live.
 #[derive(Debug, Clone)]
 pub enum Store {
     /// OCI image layouts under a folder.
     Layout(LayoutStore),
+    /// A registry.
+    Registry(RegistryStore),
 }
 
 impl Store {
     /// Opens the store at a location.
-    pub fn open(location: &Location) -> Result<Store, StoreError> {
+    pub fn open(location: &Location, options: &OpenOptions) -> Result<Store, StoreError> {
         match location {
             Location::Layout(path) => Ok(Store::Layout(LayoutStore::new(path))),
-            Location::Registry { .. } => Err(StoreError::Unsupported {
-                location: location.to_string(),
-                reason: "only `oci:PATH` stores can be used".into(),
-            }),
+            Location::Registry { host, base } => {
+                let credential = match &options.credential {
+                    Some(c) => c.clone(),
+                    None => crate::credentials::lookup(host).map_err(|source| {
+                        StoreError::Credentials {
+                            registry: host.clone(),
+                            source,
+                        }
+                    })?,
+                };
+                Ok(Store::Registry(RegistryStore::new(
+                    host,
+                    base,
+                    &options.transport,
+                    credential,
+                    options.retry,
+                )?))
+            }
         }
     }
 
@@ -245,6 +444,7 @@ impl Store {
     pub fn pack_repository(&self, name: &str) -> String {
         match self {
             Store::Layout(_) => pack_repository("", name),
+            Store::Registry(r) => pack_repository(r.base(), name),
         }
     }
 
@@ -253,6 +453,7 @@ impl Store {
         match self {
             Store::Layout(s) if repository.is_empty() => s.display().to_string(),
             Store::Layout(s) => format!("{}/{repository}", s.display()),
+            Store::Registry(r) => format!("{}/{repository}", r.host()),
         }
     }
 
@@ -274,6 +475,7 @@ impl Store {
     ) -> Result<Option<Descriptor>, StoreError> {
         match self {
             Store::Layout(s) => s.layout(repository).resolve(tag),
+            Store::Registry(r) => r.resolve(repository, tag).await,
         }
     }
 
@@ -287,6 +489,7 @@ impl Store {
             Store::Layout(s) => s
                 .layout(repository)
                 .manifest(digest, &self.location(repository)),
+            Store::Registry(r) => r.fetch_manifest(repository, digest).await,
         }
     }
 
@@ -300,6 +503,7 @@ impl Store {
             Store::Layout(s) => Ok(s
                 .layout(repository)
                 .has_blob(&descriptor.digest, descriptor.size)),
+            Store::Registry(r) => r.has_blob(repository, descriptor).await,
         }
     }
 
@@ -316,15 +520,17 @@ impl Store {
                     .open_blob(&descriptor.digest, &location)
                     .await
             }
+            Store::Registry(r) => r.open_blob(repository, descriptor).await,
         }
     }
 
-    /// Stores a blob unless it is present; `true` when bytes were written.
+    /// Stores a blob unless it is present; `true` when bytes were written (or mounted).
     pub async fn push_blob(
         &self,
         repository: &str,
         descriptor: &Descriptor,
         source: &Source<'_>,
+        progress: &Progress,
     ) -> Result<bool, StoreError> {
         match self {
             Store::Layout(s) => {
@@ -334,10 +540,13 @@ impl Store {
                 }
                 layout.create()?;
                 let reader = source.open(descriptor).await?;
-                layout
+                let written = layout
                     .put_blob(descriptor, reader, &self.location(repository))
-                    .await
+                    .await?;
+                progress(descriptor.size);
+                Ok(written)
             }
+            Store::Registry(r) => r.push_blob(repository, descriptor, source, progress).await,
         }
     }
 
@@ -351,6 +560,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match self {
             Store::Layout(s) => s.layout(repository).put_manifest(descriptor, &bytes, tag),
+            Store::Registry(r) => r.push_manifest(repository, descriptor, bytes, tag).await,
         }
     }
 
@@ -358,6 +568,7 @@ impl Store {
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>, StoreError> {
         match self {
             Store::Layout(s) => s.layout(repository).tags(),
+            Store::Registry(r) => r.tags(repository).await,
         }
     }
 
@@ -365,6 +576,31 @@ impl Store {
     pub async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         match self {
             Store::Layout(s) => s.repositories(prefix),
+            Store::Registry(r) => r.repositories(prefix).await,
+        }
+    }
+
+    /// Deletes a manifest, and with it every tag that points at it.
+    pub async fn delete_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Layout(s) => s
+                .layout(repository)
+                .delete_manifest(digest, &self.location(repository)),
+            Store::Registry(r) => r.delete_manifest(repository, digest).await,
+        }
+    }
+
+    /// Removes one tag, leaving the manifest and its other tags.
+    pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Layout(s) => s
+                .layout(repository)
+                .delete_tag(tag, &self.reference(repository, tag)),
+            Store::Registry(r) => r.delete_tag(repository, tag).await,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Shared test harness: run the built `packctl` in isolation and snapshot what it prints.
 #![allow(dead_code)]
 
+pub mod fake;
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,6 +32,20 @@ impl Run {
             "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
             self.code, self.stdout, self.stderr
         )
+    }
+
+    /// Panics unless the run failed with exit 1 and said each of `needles` on stderr.
+    pub fn fails_with(self, needles: &[&str]) -> Self {
+        assert_eq!(self.code, 1, "expected a failure:\n{}", self.transcript());
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "expected {needle:?} in:\n{}",
+                self.stderr
+            );
+        }
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
     }
 
     /// Panics unless the run succeeded.
@@ -172,4 +189,28 @@ pub fn require_tool(program: &str) {
         found,
         "`{program}` is not installed; `bash .ci/run` installs every tool the tests use"
     );
+}
+
+/// Runs a prepared command with `input` on stdin.
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("packctl runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }

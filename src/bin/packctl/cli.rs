@@ -31,9 +31,12 @@ pub struct GlobalArgs {
     /// Print no status messages on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Print more status messages on stderr
+    /// Print more status messages on stderr (a line per blob moved)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+    /// Draw no progress bars (they are drawn only when stderr is a terminal)
+    #[arg(long, global = true)]
+    pub no_progress: bool,
 }
 
 /// The format of the result on stdout.
@@ -50,6 +53,9 @@ pub enum Command {
     /// Author, validate and ship packs
     #[command(subcommand)]
     Pack(PackCommand),
+    /// Log in to and out of registries
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Print a shell completion script
     Completion(CompletionArgs),
 }
@@ -71,14 +77,127 @@ pub enum PackCommand {
     Ls(LsArgs),
     /// Show the manifest and metadata of a pack in a store
     Inspect(InspectArgs),
+    /// Add or delete tags of a pack version
+    #[command(subcommand)]
+    Tag(TagCommand),
+    /// Delete a pack version (every tag on it, and its signatures)
+    Delete(DeleteArgs),
+    /// Copy packs between registries and `oci:` stores, keeping digests
+    Copy(CopyArgs),
 }
 
-/// Where packs are: `-r/--registry-server`.
+#[derive(Debug, Subcommand)]
+pub enum TagCommand {
+    /// Point another tag at a pack version
+    Add(TagAddArgs),
+    /// Remove a tag, keeping the version and its other tags
+    Delete(TagDeleteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check credentials against a registry and store them where Docker and oras read them
+    Login(LoginArgs),
+    /// Remove stored credentials for a registry
+    Logout(LogoutArgs),
+}
+
+/// How to reach registries.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TransportArgs {
+    /// Speak plain HTTP to the registry (loopback hosts fall back to it by themselves)
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Do not verify the registry's TLS certificate
+    #[arg(short = 'i', long)]
+    pub insecure: bool,
+    /// Trust the CA certificates in this PEM file
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TagAddArgs {
+    /// The version to tag: NAME:VERSION, NAME@sha256:… or a full reference
+    pub reference: String,
+    /// The new tag
+    pub tag: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Move the tag if it points at another version
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TagDeleteArgs {
+    /// NAME:TAG, or a full reference with a tag
+    pub reference: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// NAME:VERSION, NAME@sha256:… or a full reference
+    pub reference: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// NAME (every version) or NAME:VERSION; omit with --all
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub reference: Option<String>,
+    /// The store to copy from: `host[:port][/base]` or `oci:PATH`
+    #[arg(long, value_name = "SERVER")]
+    pub from: String,
+    /// The store to copy to: `host[:port][/base]` or `oci:PATH`
+    #[arg(long, value_name = "SERVER")]
+    pub to: String,
+    /// Copy every version of every pack
+    #[arg(long)]
+    pub all: bool,
+    /// Overwrite target tags that hold other content
+    #[arg(short, long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry: `host[:port][/base/path]`
+    pub server: String,
+    /// User name (asked for when missing and stdin is a terminal)
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Read the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Save this registry as the default for commands without -r
+    #[arg(short = 'd', long = "default")]
+    pub default: bool,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry: `host[:port]`
+    pub server: String,
+}
+
+/// Where packs are: `-r/--registry-server`, and how to reach it.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// Registry server: `host[:port][/base/path]`, or `oci:PATH` for OCI image layouts in a folder
+    /// Registry server: `host[:port][/base/path]`, or `oci:PATH` for OCI image layouts in a
+    /// folder [default: the one saved by `registry login -d`]
     #[arg(short = 'r', long = "registry-server", value_name = "SERVER", env = EnvVars::PACKCTL_REGISTRY)]
     pub registry_server: Option<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +233,8 @@ pub struct PushArgs {
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// NAME, NAME:VERSION or NAME@sha256:… (no version: the highest)
+    /// NAME, NAME:VERSION, NAME@sha256:… (no version: the highest), or a full reference
+    /// (`host/repository:tag`, `oci:PATH:tag`)
     pub reference: String,
     /// Folder to create (it must not exist, or be empty)
     pub target: PathBuf,
@@ -136,7 +256,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// NAME, NAME:VERSION or NAME@sha256:… (no version: the highest)
+    /// NAME, NAME:VERSION, NAME@sha256:… (no version: the highest), or a full reference
     pub reference: String,
     #[command(flatten)]
     pub store: StoreArgs,

@@ -59,6 +59,9 @@ pub fn install_panic_hook() {
 
 /// Hints for the errors the binary itself raises.
 fn local_hint(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = error.downcast_ref::<crate::commands::registry::LoginError>() {
+        return e.hint();
+    }
     if error.is::<crate::commands::NoServer>() {
         return Some(format!(
             "pass -r oci:./packs for a folder, or -r HOST for a registry (or set {})",

@@ -11,6 +11,7 @@ pub struct Printer {
     pub format: OutputFormat,
     quiet: bool,
     verbose: u8,
+    no_progress: bool,
 }
 
 impl Printer {
@@ -19,20 +20,13 @@ impl Printer {
             format: global.output,
             quiet: global.quiet,
             verbose: global.verbose,
+            no_progress: global.no_progress,
         }
     }
 
     /// A status line on stderr, unless `--quiet`.
     pub fn status(&self, message: impl Display) {
         if !self.quiet {
-            eprintln!("{message}");
-        }
-    }
-
-    /// A detail on stderr, with `--verbose` only.
-    #[allow(dead_code)]
-    pub fn detail(&self, message: impl Display) {
-        if self.verbose > 0 {
             eprintln!("{message}");
         }
     }
@@ -47,6 +41,20 @@ impl Printer {
         let mut out = io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, value)?;
         writeln!(out)
+    }
+
+    /// Progress bars when stderr is a terminal, a line per blob with `-v`, else silence.
+    pub fn reporter(&self) -> packctl::progress::SharedReporter {
+        use std::io::IsTerminal;
+        if self.quiet {
+            std::sync::Arc::new(packctl::progress::Silent)
+        } else if !self.no_progress && io::stderr().is_terminal() {
+            std::sync::Arc::new(crate::progress::Bars::new())
+        } else if self.verbose > 0 {
+            std::sync::Arc::new(crate::progress::Lines::new())
+        } else {
+            std::sync::Arc::new(packctl::progress::Silent)
+        }
     }
 
     pub fn is_json(&self) -> bool {

@@ -3,14 +3,20 @@
 
 mod completion;
 mod pack;
+pub mod registry;
 
-use crate::cli::{Command, PackCommand, StoreArgs};
+use crate::cli::{Command, PackCommand, RegistryCommand, StoreArgs, TagCommand, TransportArgs};
 use crate::printer::Printer;
 use anyhow::Context;
 use packctl::artifact::{BuildOptions, Format, rfc3339};
 use packctl::env::EnvVars;
-use packctl::store::{Location, Store};
+use packctl::ops::Located;
+use packctl::reference::PackRef;
+use packctl::registry::{FullRef, TransportOptions};
+use packctl::settings::Settings;
+use packctl::store::{Location, OpenOptions, Store};
 use std::future::Future;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
@@ -22,6 +28,14 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Pack(PackCommand::Pull(args)) => pack::pull::run(args, printer),
         Command::Pack(PackCommand::Ls(args)) => pack::ls::run(args, printer),
         Command::Pack(PackCommand::Inspect(args)) => pack::inspect::run(args, printer),
+        Command::Pack(PackCommand::Tag(TagCommand::Add(args))) => pack::tag::add(args, printer),
+        Command::Pack(PackCommand::Tag(TagCommand::Delete(args))) => {
+            pack::tag::delete(args, printer)
+        }
+        Command::Pack(PackCommand::Delete(args)) => pack::delete::run(args, printer),
+        Command::Pack(PackCommand::Copy(args)) => pack::copy::run(args, printer),
+        Command::Registry(RegistryCommand::Login(args)) => registry::login(args, printer),
+        Command::Registry(RegistryCommand::Logout(args)) => registry::logout(args, printer),
         Command::Completion(args) => completion::run(args),
     }
 }
@@ -35,12 +49,71 @@ pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-/// Opens the store `-r` names.
+/// Where `certs.d` folders are looked for.
+fn certs_dirs() -> Vec<PathBuf> {
+    if let Some(dirs) = std::env::var_os(EnvVars::PACKCTL_CERTS_DIRS) {
+        return std::env::split_paths(&dirs).collect();
+    }
+    let mut dirs = vec![PathBuf::from("/etc/docker/certs.d")];
+    if let Ok(docker) = packctl::credentials::config_dir() {
+        dirs.push(docker.join("certs.d"));
+    }
+    dirs
+}
+
+/// Transport options from the command line.
+pub fn transport(args: &TransportArgs) -> TransportOptions {
+    TransportOptions {
+        plain_http: args.plain_http,
+        insecure: args.insecure,
+        ca_files: args.ca_file.iter().cloned().collect(),
+        certs_dirs: certs_dirs(),
+    }
+}
+
+/// Opens a store at `server` with the given transport options.
+pub fn open(server: &str, transport: TransportOptions) -> anyhow::Result<Store> {
+    let options = OpenOptions {
+        transport,
+        ..OpenOptions::default()
+    };
+    Ok(Store::open(&Location::parse(server)?, &options)?)
+}
+
+/// Opens the store `-r` names, or the default saved by `registry login -d`.
 pub fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
-    let Some(server) = &args.registry_server else {
+    if let Some(server) = &args.registry_server {
+        return open(server, transport(&args.transport));
+    }
+    let settings = Settings::load()?;
+    let Some(default) = settings.default_registry else {
         anyhow::bail!(NoServer);
     };
-    Ok(Store::open(&Location::parse(server)?)?)
+    let mut transport = transport(&args.transport);
+    transport.plain_http |= default.plain_http;
+    transport.insecure |= default.insecure;
+    transport.ca_files.extend(default.ca_file);
+    open(&default.server, transport)
+}
+
+/// The store and repository a reference names: a full reference carries its own store, a
+/// pack name lives in the `-r` store.
+pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Located)> {
+    if let Some(full) = FullRef::parse(reference) {
+        let full = full.map_err(packctl::error::Error::from)?;
+        let store = Store::open(
+            &full.location,
+            &OpenOptions {
+                transport: transport(&args.transport),
+                ..OpenOptions::default()
+            },
+        )?;
+        return Ok((store, Located::full(&full)));
+    }
+    let pack: PackRef = reference.parse().map_err(packctl::error::Error::from)?;
+    let store = open_store(args)?;
+    let located = Located::pack(&store, &pack);
+    Ok((store, located))
 }
 
 /// No `-r`, and no default.

@@ -4,7 +4,6 @@ use crate::cli::BuildArgs;
 use crate::commands::{block_on, build_options};
 use crate::printer::Printer;
 use packctl::ops::{PushOptions, build_pack, push_artifact};
-use packctl::progress::Silent;
 use packctl::store::{LayoutStore, Store};
 use std::process::ExitCode;
 
@@ -18,7 +17,8 @@ pub fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let outcome = block_on(async {
         let (pack, artifact, warnings) = build_pack(&args.dir, &options.build).await?;
         let tag = pack.metadata().tag();
-        let mut outcome = push_artifact(&store, "", &tag, &artifact, &options, &Silent).await?;
+        let mut outcome =
+            push_artifact(&store, "", &tag, &artifact, &options, &printer.reporter()).await?;
         outcome.warnings = warnings;
         Ok::<_, packctl::error::Error>(outcome)
     })??;

@@ -1,20 +1,15 @@
 //! `packctl pack inspect NAME[:VERSION|@DIGEST] -r SERVER`.
 
 use crate::cli::InspectArgs;
-use crate::commands::{block_on, human_bytes, open_store};
+use crate::commands::{block_on, human_bytes, locate};
 use crate::printer::Printer;
 use packctl::artifact::annotation;
 use packctl::ops::inspect;
-use packctl::reference::PackRef;
 use std::process::ExitCode;
 
 pub fn run(args: InspectArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let reference: PackRef = args
-        .reference
-        .parse()
-        .map_err(packctl::error::Error::from)?;
-    let store = open_store(&args.store)?;
-    let found = block_on(inspect(&store, &reference))??;
+    let (store, located) = locate(&args.reference, &args.store)?;
+    let found = block_on(inspect(&store, &located))??;
     if printer.is_json() {
         printer.json(&found)?;
         return Ok(ExitCode::SUCCESS);

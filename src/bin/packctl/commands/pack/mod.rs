@@ -1,9 +1,12 @@
 //! `packctl pack …`.
 
 pub mod build;
+pub mod copy;
+pub mod delete;
 pub mod init;
 pub mod inspect;
 pub mod ls;
 pub mod pull;
 pub mod push;
+pub mod tag;
 pub mod validate;

@@ -1,24 +1,24 @@
 //! `packctl pack pull NAME[:VERSION|@DIGEST] TARGET -r SERVER`.
 
 use crate::cli::PullArgs;
-use crate::commands::{block_on, human_bytes, open_store, print_warnings};
+use crate::commands::{block_on, human_bytes, locate, print_warnings};
 use crate::printer::Printer;
 use packctl::ops::{PullOptions, pull};
-use packctl::progress::Silent;
-use packctl::reference::PackRef;
 use std::process::ExitCode;
 
 pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let reference: PackRef = args
-        .reference
-        .parse()
-        .map_err(packctl::error::Error::from)?;
-    let store = open_store(&args.store)?;
+    let (store, located) = locate(&args.reference, &args.store)?;
     let options = PullOptions {
         validate: !args.no_validate,
         ..PullOptions::default()
     };
-    let outcome = block_on(pull(&store, &reference, &args.target, &options, &Silent))??;
+    let outcome = block_on(pull(
+        &store,
+        &located,
+        &args.target,
+        &options,
+        &printer.reporter(),
+    ))??;
     print_warnings(&printer, &outcome.warnings);
     let what = match (&outcome.name, &outcome.version) {
         (Some(name), Some(version)) => format!("{name} {version}"),

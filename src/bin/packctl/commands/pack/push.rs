@@ -4,7 +4,6 @@ use crate::cli::PushArgs;
 use crate::commands::{block_on, build_options, human_bytes, open_store, print_warnings};
 use crate::printer::Printer;
 use packctl::ops::{PushOptions, PushOutcome, PushStatus, push};
-use packctl::progress::Silent;
 use std::process::ExitCode;
 
 pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
@@ -14,7 +13,7 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         build: build_options(args.format.into())?,
         concurrency: 4,
     };
-    let outcome = block_on(push(&store, &args.dir, &options, &Silent))??;
+    let outcome = block_on(push(&store, &args.dir, &options, &printer.reporter()))??;
     report(&printer, &outcome, "pushed")?;
     Ok(ExitCode::SUCCESS)
 }

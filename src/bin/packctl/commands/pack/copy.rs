@@ -1,0 +1,51 @@
+//! `packctl pack copy NAME[:VERSION] --from SERVER --to SERVER [--all]`.
+
+use crate::cli::CopyArgs;
+use crate::commands::{block_on, human_bytes, open, transport};
+use crate::printer::Printer;
+use packctl::ops::{CopyOptions, CopyWhat, PushStatus, copy};
+use packctl::reference::PackRef;
+use std::process::ExitCode;
+
+pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let what = match &args.reference {
+        None => CopyWhat::All,
+        Some(reference) => {
+            let pack: PackRef = reference.parse().map_err(packctl::error::Error::from)?;
+            CopyWhat::Pack {
+                name: pack.name,
+                selector: pack.selector,
+            }
+        }
+    };
+    let from = open(&args.from, transport(&args.transport))?;
+    let to = open(&args.to, transport(&args.transport))?;
+    let options = CopyOptions {
+        force: args.force,
+        concurrency: 4,
+    };
+    let copied = block_on(copy(&from, &to, &what, &options, &printer.reporter()))??;
+    for c in &copied {
+        let how = match &c.status {
+            PushStatus::Pushed => "copied",
+            PushStatus::Unchanged => "unchanged",
+            PushStatus::Overwritten { .. } => "overwrote",
+        };
+        printer.status(format_args!(
+            "{how} {} -> {} ({} blob(s), {} sent, {} already there)",
+            c.from,
+            c.to,
+            c.blobs.transferred,
+            human_bytes(c.blobs.bytes),
+            c.blobs.present
+        ));
+    }
+    if printer.is_json() {
+        printer.json(&copied)?;
+    } else {
+        for c in &copied {
+            printer.data(format_args!("{}@{}", c.to, c.digest))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,46 @@
+//! `packctl pack tag add REF TAG` and `packctl pack tag delete NAME:TAG`.
+
+use crate::cli::{TagAddArgs, TagDeleteArgs};
+use crate::commands::{block_on, locate};
+use crate::printer::Printer;
+use packctl::ops::{tag_add, tag_delete};
+use std::process::ExitCode;
+
+pub fn add(args: TagAddArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let (store, located) = locate(&args.reference, &args.store)?;
+    let tagged = block_on(tag_add(&store, &located, &args.tag, args.force))??;
+    if tagged.unchanged {
+        printer.status(format_args!(
+            "unchanged: {} already points there",
+            tagged.reference
+        ));
+    } else {
+        printer.status(format_args!("tagged {}", tagged.reference));
+    }
+    if printer.is_json() {
+        printer.json(&tagged)?;
+    } else {
+        printer.data(format_args!("{}@{}", tagged.reference, tagged.digest))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn delete(args: TagDeleteArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let (store, located) = locate(&args.reference, &args.store)?;
+    let Some(tag) = located.tag() else {
+        anyhow::bail!(packctl::error::Error::Reference(
+            packctl::reference::ReferenceError {
+                reference: args.reference.clone(),
+                reason: "it names no tag; write NAME:TAG".into(),
+            }
+        ));
+    };
+    let reference = block_on(tag_delete(&store, &located.repository, &tag))??;
+    printer.status(format_args!("deleted tag {reference}"));
+    if printer.is_json() {
+        printer.json(&serde_json::json!({ "reference": reference }))?;
+    } else {
+        printer.data(reference)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

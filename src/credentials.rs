@@ -1,0 +1,327 @@
+//! Registry credentials where Docker, `oras`, `helm` and `cosign` keep them: the Docker config
+//! (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), with its `auths`, `credHelpers`
+//! and `credsStore`.
+
+use crate::env::EnvVars;
+use crate::registry::Credential;
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Why credentials could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    /// No home folder to find the Docker config in.
+    #[error("neither DOCKER_CONFIG nor HOME is set, so there is no Docker config")]
+    NoConfigDir,
+    /// The Docker config exists but cannot be read.
+    #[error("cannot read the Docker config `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Docker config is not what Docker writes.
+    #[error("the Docker config `{}` is malformed: {reason}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A credential helper failed.
+    #[error("the credential helper `docker-credential-{helper}` failed: {message}")]
+    Helper {
+        /// The helper's name.
+        helper: String,
+        /// What it said.
+        message: String,
+    },
+    /// The Docker config cannot be written.
+    #[error("cannot write the Docker config `{}`", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CredentialError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CredentialError::NoConfigDir => {
+                Some("set DOCKER_CONFIG to a folder for config.json".into())
+            }
+            CredentialError::Malformed { .. } => {
+                Some("fix the JSON, or move the file away and log in again".into())
+            }
+            CredentialError::Helper { helper, .. } => Some(format!(
+                "check that docker-credential-{helper} is installed and works, or remove it from the Docker config"
+            )),
+            CredentialError::Read { .. } | CredentialError::Write { .. } => {
+                Some("check the permissions of the Docker config folder".into())
+            }
+        }
+    }
+}
+
+/// The folder of the Docker config.
+pub fn config_dir() -> Result<PathBuf, CredentialError> {
+    if let Some(dir) = std::env::var_os(EnvVars::DOCKER_CONFIG).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    std::env::var_os(EnvVars::HOME)
+        .filter(|h| !h.is_empty())
+        .map(|home| PathBuf::from(home).join(".docker"))
+        .ok_or(CredentialError::NoConfigDir)
+}
+
+/// The Docker config file.
+pub fn config_path() -> Result<PathBuf, CredentialError> {
+    Ok(config_dir()?.join("config.json"))
+}
+
+/// The credential for a registry host, or [`Credential::Anonymous`] when none is configured.
+pub fn lookup(host: &str) -> Result<Credential, CredentialError> {
+    use docker_credential::{CredentialRetrievalError as E, DockerCredential};
+    let path = match config_path() {
+        Ok(p) => p,
+        Err(CredentialError::NoConfigDir) => return Ok(Credential::Anonymous),
+        Err(e) => return Err(e),
+    };
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credential::Anonymous),
+        Err(source) => return Err(CredentialError::Read { path, source }),
+    };
+    match docker_credential::get_credential_from_reader(std::io::BufReader::new(file), host) {
+        Ok(DockerCredential::UsernamePassword(username, password)) => {
+            Ok(Credential::Basic { username, password })
+        }
+        Ok(DockerCredential::IdentityToken(token)) => Ok(Credential::IdentityToken(token)),
+        Err(E::NoCredentialConfigured) => Ok(Credential::Anonymous),
+        // Helpers say "credentials not found" for a host they hold nothing for.
+        Err(E::HelperFailure { stdout, stderr, .. })
+            if format!("{stdout}{stderr}")
+                .to_lowercase()
+                .contains("not found") =>
+        {
+            Ok(Credential::Anonymous)
+        }
+        Err(E::HelperFailure {
+            helper,
+            stderr,
+            stdout,
+        }) => Err(CredentialError::Helper {
+            helper: helper.trim_start_matches("docker-credential-").to_string(),
+            message: format!("{}{}", stderr.trim(), stdout.trim()),
+        }),
+        Err(E::HelperCommunicationError) => Err(CredentialError::Helper {
+            helper: helper_for(&read_config(&path)?, host).unwrap_or_default(),
+            message: "it cannot be run; is it installed and on PATH?".into(),
+        }),
+        Err(e) => Err(CredentialError::Malformed {
+            path,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn read_config(path: &Path) -> Result<Map<String, Value>, CredentialError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(source) => {
+            return Err(CredentialError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(CredentialError::Malformed {
+            path: path.to_path_buf(),
+            reason: "it is not a JSON object".into(),
+        }),
+        Err(e) => Err(CredentialError::Malformed {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// The helper that holds credentials for `host`: `credHelpers[host]`, else `credsStore`.
+fn helper_for(config: &Map<String, Value>, host: &str) -> Option<String> {
+    config
+        .get("credHelpers")
+        .and_then(|h| h.get(host))
+        .or_else(|| config.get("credsStore"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn run_helper(helper: &str, action: &str, input: &[u8]) -> Result<String, CredentialError> {
+    let fail = |message: String| CredentialError::Helper {
+        helper: helper.to_string(),
+        message,
+    };
+    let mut child = Command::new(format!("docker-credential-{helper}"))
+        .arg(action)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            fail(format!(
+                "it cannot be run ({e}); is it installed and on PATH?"
+            ))
+        })?;
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input)
+        .map_err(|e| fail(e.to_string()))?;
+    let output = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout).trim(),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(fail(text))
+    }
+}
+
+/// Where `store` put the credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// In a credential helper.
+    Helper(String),
+    /// In the `auths` of the Docker config.
+    ConfigFile(PathBuf),
+}
+
+/// Writes the config atomically with mode 0600, keeping every other field.
+fn write_config(path: &Path, config: &Map<String, Value>) -> Result<(), CredentialError> {
+    let write_err = |source| CredentialError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(write_err)?;
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".config.json.")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(write_err)?;
+    let mut bytes =
+        serde_json::to_vec_pretty(&Value::Object(config.clone())).expect("JSON serialises");
+    bytes.push(b'\n');
+    tmp.write_all(&bytes).map_err(write_err)?;
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
+
+/// Saves credentials for `host` where `oras login` would: the configured helper, else `auths`.
+pub fn store(host: &str, username: &str, password: &str) -> Result<Stored, CredentialError> {
+    let path = config_path()?;
+    let mut config = read_config(&path)?;
+    if let Some(helper) = helper_for(&config, host) {
+        let input = json!({"ServerURL": host, "Username": username, "Secret": password});
+        run_helper(&helper, "store", input.to_string().as_bytes())?;
+        return Ok(Stored::Helper(helper));
+    }
+    let auths = config
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(auths) = auths else {
+        return Err(CredentialError::Malformed {
+            path,
+            reason: "`auths` is not an object".into(),
+        });
+    };
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    auths.insert(host.to_string(), json!({ "auth": encoded }));
+    write_config(&path, &config)?;
+    Ok(Stored::ConfigFile(path))
+}
+
+/// Removes credentials for `host`; `false` when there were none.
+pub fn erase(host: &str) -> Result<bool, CredentialError> {
+    let path = config_path()?;
+    let mut config = read_config(&path)?;
+    if let Some(helper) = helper_for(&config, host) {
+        return match run_helper(&helper, "erase", host.as_bytes()) {
+            Ok(_) => Ok(true),
+            Err(CredentialError::Helper { message, .. })
+                if message.to_lowercase().contains("not found") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        };
+    }
+    let removed = match config.get_mut("auths") {
+        Some(Value::Object(auths)) => {
+            let keys: Vec<String> = auths
+                .keys()
+                .filter(|k| {
+                    k.as_str() == host
+                        || k.trim_start_matches("https://")
+                            .trim_start_matches("http://")
+                            .trim_end_matches('/')
+                            == host
+                })
+                .cloned()
+                .collect();
+            for k in &keys {
+                auths.remove(k);
+            }
+            !keys.is_empty()
+        }
+        _ => false,
+    };
+    if removed {
+        write_config(&path, &config)?;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helper_choice() {
+        let config: Map<String, Value> = serde_json::from_str(
+            r#"{"credsStore":"desktop","credHelpers":{"ecr.example.com":"ecr-login"}}"#,
+        )
+        .unwrap();
+        assert_eq!(helper_for(&config, "ecr.example.com").unwrap(), "ecr-login");
+        assert_eq!(helper_for(&config, "other.example.com").unwrap(), "desktop");
+        assert_eq!(helper_for(&Map::new(), "x"), None);
+    }
+}

@@ -1,0 +1,212 @@
+//! Copying packs between stores (registry ↔ registry, registry ↔ `oci:`), keeping digests:
+//! air-gapped mirroring.
+
+use super::manage::signature_tags;
+use super::push::PushStatus;
+use super::{Located, Transfer, list, parse_manifest, resolve};
+use crate::artifact::{Descriptor, Digest};
+use crate::error::Error;
+use crate::progress::{SharedReporter, blob_progress};
+use crate::reference::Selector;
+use crate::store::{Source, Store};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// What to copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyWhat {
+    /// Every version of every pack.
+    All,
+    /// One pack: every version (`Selector::Highest` means all here), one version, or one digest.
+    Pack {
+        /// The pack name.
+        name: String,
+        /// Which version.
+        selector: Selector,
+    },
+}
+
+/// How to copy.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// Overwrite target tags that hold other content.
+    pub force: bool,
+    /// Blobs at once.
+    pub concurrency: usize,
+}
+
+/// One copied manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Copied {
+    /// Where it came from.
+    pub from: String,
+    /// Where it went.
+    pub to: String,
+    /// The manifest digest, the same on both sides.
+    pub digest: Digest,
+    /// What happened to the target tag.
+    #[serde(flatten)]
+    pub status: PushStatus,
+    /// Blobs moved and blobs the target had.
+    pub blobs: Transfer,
+}
+
+/// Copies packs from one store to another.
+pub async fn copy(
+    from: &Store,
+    to: &Store,
+    what: &CopyWhat,
+    options: &CopyOptions,
+    reporter: &SharedReporter,
+) -> Result<Vec<Copied>, Error> {
+    let names: Vec<(String, Selector)> = match what {
+        CopyWhat::All => list(from, None)
+            .await?
+            .into_iter()
+            .map(|p| (p.name, Selector::Highest))
+            .collect(),
+        CopyWhat::Pack { name, selector } => vec![(name.clone(), selector.clone())],
+    };
+    let mut copied = Vec::new();
+    for (name, selector) in names {
+        let source_repository = from.pack_repository(&name);
+        let target_repository = to.pack_repository(&name);
+        let references: Vec<String> = match &selector {
+            Selector::Highest => {
+                let mut tags = from.tags(&source_repository).await?;
+                if tags.is_empty() {
+                    return Err(Error::NoVersions {
+                        location: from.location(&source_repository),
+                        name,
+                    });
+                }
+                // Packs first, then the signatures that name them.
+                tags.sort_by_key(|t| t.starts_with("sha256-"));
+                tags
+            }
+            _ => {
+                let located = Located {
+                    repository: source_repository.clone(),
+                    selector: selector.clone(),
+                    name: name.clone(),
+                };
+                let resolved = resolve(from, &located).await?;
+                let mut refs = vec![
+                    resolved
+                        .tag
+                        .unwrap_or_else(|| resolved.descriptor.digest.to_string()),
+                ];
+                for tag in signature_tags(&resolved.descriptor.digest) {
+                    if from.resolve(&source_repository, &tag).await?.is_some() {
+                        refs.push(tag);
+                    }
+                }
+                refs
+            }
+        };
+        for reference in references {
+            copied.push(
+                copy_one(
+                    from,
+                    &source_repository,
+                    to,
+                    &target_repository,
+                    &reference,
+                    options,
+                    reporter,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(copied)
+}
+
+async fn copy_one(
+    from: &Store,
+    source_repository: &str,
+    to: &Store,
+    target_repository: &str,
+    reference: &str,
+    options: &CopyOptions,
+    reporter: &SharedReporter,
+) -> Result<Copied, Error> {
+    let selector = match Digest::parse(reference) {
+        Ok(d) => Selector::Digest(d),
+        Err(_) => Selector::Tag(reference.to_string()),
+    };
+    let tag = match &selector {
+        Selector::Tag(t) => Some(t.as_str()),
+        _ => None,
+    };
+    let located = Located {
+        repository: source_repository.to_string(),
+        selector: selector.clone(),
+        name: source_repository.to_string(),
+    };
+    let resolved = resolve(from, &located).await?;
+    let bytes = from
+        .fetch_manifest(source_repository, &resolved.descriptor.digest)
+        .await?;
+    let manifest = parse_manifest(&resolved.reference, &bytes)?;
+    let target_reference = to.reference(target_repository, reference);
+    let status = match tag {
+        Some(tag) => match to.resolve(target_repository, tag).await? {
+            None => PushStatus::Pushed,
+            Some(existing) if existing.digest == resolved.descriptor.digest => {
+                PushStatus::Unchanged
+            }
+            Some(existing) if options.force => PushStatus::Overwritten {
+                previous: existing.digest,
+            },
+            Some(existing) => {
+                return Err(Error::TagExists {
+                    reference: target_reference,
+                    existing: existing.digest,
+                    new: resolved.descriptor.digest,
+                });
+            }
+        },
+        None => PushStatus::Pushed,
+    };
+    let mut seen = BTreeSet::new();
+    let blobs: Vec<&Descriptor> = std::iter::once(&manifest.config)
+        .chain(&manifest.layers)
+        .filter(|d| seen.insert(d.digest.clone()))
+        .collect();
+    let source = Source::Store {
+        store: from,
+        repository: source_repository,
+    };
+    let results: Vec<(bool, u64)> = futures_util::stream::iter(blobs)
+        .map(|blob| {
+            let source = source.clone();
+            async move {
+                let label = blob.title().unwrap_or(blob.digest.as_str()).to_string();
+                let id = reporter.blob_started(&label, blob.size);
+                let progress = blob_progress(reporter, id);
+                let sent = to
+                    .push_blob(target_repository, blob, &source, &progress)
+                    .await?;
+                reporter.blob_finished(id, sent);
+                Ok::<_, Error>((sent, blob.size))
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let mut descriptor = resolved.descriptor.clone();
+    descriptor.artifact_type = manifest.artifact_type.clone();
+    if status != PushStatus::Unchanged {
+        to.push_manifest(target_repository, &descriptor, bytes, tag)
+            .await?;
+    }
+    Ok(Copied {
+        from: resolved.reference,
+        to: target_reference,
+        digest: resolved.descriptor.digest,
+        status,
+        blobs: Transfer::from_results(&results),
+    })
+}

@@ -1,0 +1,126 @@
+//! Tags and deletions: `pack tag add`, `pack tag delete` and `pack delete`.
+
+use super::{Located, parse_manifest, resolve};
+use crate::artifact::Digest;
+use crate::error::Error;
+use crate::store::{Store, StoreError, is_valid_tag};
+use serde::Serialize;
+
+/// The result of adding a tag.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tagged {
+    /// The new reference.
+    pub reference: String,
+    /// The manifest it points at.
+    pub digest: Digest,
+    /// Whether the tag already pointed there.
+    pub unchanged: bool,
+}
+
+/// Points `tag` at the manifest `located` names; moving a tag that points elsewhere needs
+/// `force`.
+pub async fn tag_add(
+    store: &Store,
+    located: &Located,
+    tag: &str,
+    force: bool,
+) -> Result<Tagged, Error> {
+    if !is_valid_tag(tag) {
+        return Err(StoreError::InvalidTag {
+            tag: tag.to_string(),
+        }
+        .into());
+    }
+    let resolved = resolve(store, located).await?;
+    let reference = store.reference(&resolved.repository, tag);
+    match store.resolve(&resolved.repository, tag).await? {
+        Some(existing) if existing.digest == resolved.descriptor.digest => {
+            return Ok(Tagged {
+                reference,
+                digest: existing.digest,
+                unchanged: true,
+            });
+        }
+        Some(existing) if !force => {
+            return Err(Error::TagExists {
+                reference,
+                existing: existing.digest,
+                new: resolved.descriptor.digest,
+            });
+        }
+        _ => {}
+    }
+    let bytes = store
+        .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
+        .await?;
+    let manifest = parse_manifest(&resolved.reference, &bytes)?;
+    let mut descriptor = resolved.descriptor.clone();
+    descriptor.artifact_type = manifest.artifact_type;
+    store
+        .push_manifest(&resolved.repository, &descriptor, bytes, Some(tag))
+        .await?;
+    Ok(Tagged {
+        reference,
+        digest: resolved.descriptor.digest,
+        unchanged: false,
+    })
+}
+
+/// Removes one tag; the manifest and its other tags stay.
+pub async fn tag_delete(store: &Store, repository: &str, tag: &str) -> Result<String, Error> {
+    store.delete_tag(repository, tag).await?;
+    Ok(store.reference(repository, tag))
+}
+
+/// The result of deleting a pack version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    /// What was deleted.
+    pub reference: String,
+    /// The manifest.
+    pub digest: Digest,
+    /// Every tag that pointed at it, now gone.
+    pub tags: Vec<String>,
+}
+
+/// The cosign tags that belong to a manifest: `sha256-<hex>.sig`, `.att`, `.sbom`.
+pub fn signature_tags(digest: &Digest) -> [String; 3] {
+    let stem = format!("{}-{}", digest.algorithm(), digest.hex());
+    [
+        format!("{stem}.sig"),
+        format!("{stem}.att"),
+        format!("{stem}.sbom"),
+    ]
+}
+
+/// Deletes the manifest `located` names, with every tag on it and its cosign signatures.
+pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> {
+    let resolved = resolve(store, located).await?;
+    let digest = resolved.descriptor.digest.clone();
+    let repository = &resolved.repository;
+    let mut tags = Vec::new();
+    for tag in store.tags(repository).await? {
+        // The tag asked for is known to point here; others are looked up (not signatures).
+        let points_here = resolved.tag.as_deref() == Some(tag.as_str())
+            || (!tag.starts_with("sha256-")
+                && store
+                    .resolve(repository, &tag)
+                    .await?
+                    .is_some_and(|d| d.digest == digest));
+        if points_here {
+            tags.push(tag);
+        }
+    }
+    store.delete_manifest(repository, &digest).await?;
+    // Signatures of a manifest that is gone would only mislead.
+    for tag in signature_tags(&digest) {
+        if let Some(signature) = store.resolve(repository, &tag).await? {
+            store.delete_manifest(repository, &signature.digest).await?;
+        }
+    }
+    Ok(Deleted {
+        reference: resolved.reference,
+        digest,
+        tags,
+    })
+}

@@ -1,0 +1,241 @@
+//! Registry authentication: `WWW-Authenticate` challenges, Basic credentials and Bearer
+//! tokens, cached per scope until shortly before they expire.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// What a user authenticates with.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum Credential {
+    /// No credentials.
+    #[default]
+    Anonymous,
+    /// A user name and password (or access token used as one).
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// An OAuth2 refresh token (`identitytoken` in the Docker config).
+    IdentityToken(String),
+}
+
+impl fmt::Debug for Credential {
+    // Never print a secret, not even in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Anonymous => f.write_str("Anonymous"),
+            Credential::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
+            Credential::IdentityToken(_) => f.write_str("IdentityToken(***)"),
+        }
+    }
+}
+
+/// How a registry asks clients to authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
+    /// Send `Authorization: Basic` with every request.
+    Basic,
+    /// Fetch a token from `realm` for each scope.
+    Bearer {
+        /// The token endpoint.
+        realm: String,
+        /// The `service` parameter, when given.
+        service: Option<String>,
+    },
+}
+
+/// Parses a `WWW-Authenticate` header value.
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let params = parse_params(rest);
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => Some(Challenge::Basic),
+        "bearer" => Some(Challenge::Bearer {
+            realm: params.get("realm")?.clone(),
+            service: params.get("service").cloned(),
+        }),
+        _ => None,
+    }
+}
+
+/// `key="value", key2=value2` with quoted values that may hold commas.
+fn parse_params(text: &str) -> HashMap<String, String> {
+    let mut params = HashMap::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while matches!(chars.peek(), Some(' ' | ',')) {
+            chars.next();
+        }
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        if key.is_empty() {
+            break;
+        }
+        if chars.next() != Some('=') {
+            continue;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect();
+        }
+        params.insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
+    }
+    params
+}
+
+/// A Bearer token and when to stop using it.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The token.
+    pub value: String,
+    refresh_at: Instant,
+}
+
+impl Token {
+    /// A token valid for `expires_in` seconds (60 when the server does not say), used until
+    /// 10 seconds before it runs out.
+    pub fn new(value: String, expires_in: Option<u64>) -> Self {
+        let lifetime = Duration::from_secs(expires_in.unwrap_or(60).max(1));
+        let margin = Duration::from_secs(10).min(lifetime / 2);
+        Token {
+            value,
+            refresh_at: Instant::now() + lifetime - margin,
+        }
+    }
+
+    /// Whether it is still good to use.
+    pub fn is_fresh(&self) -> bool {
+        Instant::now() < self.refresh_at
+    }
+}
+
+/// The token endpoint's answer: `token` or `access_token`, whichever is non-empty.
+#[derive(Debug, serde::Deserialize)]
+pub struct TokenResponse {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl TokenResponse {
+    /// The token, or `None` when both fields are empty.
+    pub fn into_token(self) -> Option<Token> {
+        let value = if !self.token.is_empty() {
+            self.token
+        } else {
+            self.access_token
+        };
+        (!value.is_empty()).then(|| Token::new(value, self.expires_in))
+    }
+}
+
+/// A set of access scopes, such as `repository:a/b:pull,push`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope(pub Vec<String>);
+
+impl Scope {
+    /// Read access to a repository.
+    pub fn pull(repository: &str) -> Scope {
+        Scope(vec![format!("repository:{repository}:pull")])
+    }
+
+    /// Read and write access to a repository.
+    pub fn push(repository: &str) -> Scope {
+        Scope(vec![format!("repository:{repository}:pull,push")])
+    }
+
+    /// Delete access to a repository (with read and write, which tag changes need).
+    pub fn delete(repository: &str) -> Scope {
+        Scope(vec![format!("repository:{repository}:pull,push,delete")])
+    }
+
+    /// Listing repositories.
+    pub fn catalog() -> Scope {
+        Scope(vec!["registry:catalog:*".into()])
+    }
+
+    /// Also read access to another repository (for cross-repository mounts).
+    pub fn and_pull(mut self, repository: &str) -> Scope {
+        self.0.push(format!("repository:{repository}:pull"));
+        self
+    }
+
+    /// No scope: checking that credentials work.
+    pub fn none() -> Scope {
+        Scope(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        assert_eq!(
+            parse_challenge("Basic realm=\"Registry Realm\""),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(
+            parse_challenge(
+                "Bearer realm=\"https://auth.example.com/token\",service=\"registry.example.com\",scope=\"repository:a/b:pull,push\""
+            ),
+            Some(Challenge::Bearer {
+                realm: "https://auth.example.com/token".into(),
+                service: Some("registry.example.com".into())
+            })
+        );
+        assert_eq!(
+            parse_challenge("bearer realm=http://127.0.0.1:9/token"),
+            Some(Challenge::Bearer {
+                realm: "http://127.0.0.1:9/token".into(),
+                service: None
+            })
+        );
+        assert_eq!(parse_challenge("Bearer service=\"x\""), None);
+        assert_eq!(parse_challenge("Negotiate"), None);
+    }
+
+    #[test]
+    fn tokens() {
+        let t: TokenResponse =
+            serde_json::from_str(r#"{"token":"","access_token":"abc","expires_in":300}"#).unwrap();
+        let token = t.into_token().unwrap();
+        assert_eq!(token.value, "abc");
+        assert!(token.is_fresh());
+        let t: TokenResponse = serde_json::from_str(r#"{"token":"x"}"#).unwrap();
+        assert_eq!(t.into_token().unwrap().value, "x");
+        let t: TokenResponse = serde_json::from_str(r#"{}"#).unwrap();
+        assert!(t.into_token().is_none());
+        let short = Token::new("t".into(), Some(1));
+        assert!(
+            short.is_fresh(),
+            "a one-second token is usable for half a second"
+        );
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let c = Credential::Basic {
+            username: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

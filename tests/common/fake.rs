@@ -1,0 +1,478 @@
+//! An in-process fake registry for the failures a real one will not produce on demand: a
+//! 500 during an upload, an expired token, `NAME_UNKNOWN`, a wrong blob, a redirect to
+//! another host, a cap on request size.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the fake does wrong, and what it saw.
+#[derive(Default)]
+pub struct Faults {
+    /// Answer this many blob upload PUTs with 500 before accepting one.
+    pub fail_puts: usize,
+    /// Answer this many chunk PATCHes with 500, in the middle of an upload session.
+    pub fail_patches: usize,
+    /// Require Bearer tokens from `/token`.
+    pub bearer: bool,
+    /// Reject the first token after this many uses, as if it expired early.
+    pub expire_first_token_after: Option<usize>,
+    /// Answer blob uploads with 404 NAME_UNKNOWN.
+    pub name_unknown: bool,
+    /// Serve other bytes for blobs.
+    pub corrupt_blobs: bool,
+    /// Redirect blob GETs to this base URL (another host).
+    pub redirect_blobs_to: Option<String>,
+    /// Refuse request bodies over this size with 413.
+    pub max_body: Option<usize>,
+    /// Answer manifest PUTs with this status and body instead of storing them.
+    pub manifest_put_error: Option<(u16, String)>,
+}
+
+/// Every request: method, path and query, Authorization header.
+pub type Log = Vec<(String, String, Option<String>)>;
+
+#[derive(Default)]
+pub struct Inner {
+    pub faults: Faults,
+    pub log: Log,
+    blobs: HashMap<String, Bytes>,
+    manifests: HashMap<String, (String, Bytes)>,
+    tags: HashMap<String, String>,
+    uploads: HashMap<String, Vec<u8>>,
+    tokens_issued: usize,
+    first_token_uses: usize,
+    next_upload: usize,
+}
+
+pub type Shared = Arc<Mutex<Inner>>;
+
+/// A fake registry serving on a loopback port from a background thread.
+pub struct Fake {
+    pub host: String,
+    pub state: Shared,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Fake {
+    pub fn start(faults: Faults) -> Fake {
+        let state: Shared = Arc::new(Mutex::new(Inner {
+            faults,
+            ..Inner::default()
+        }));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(state.clone());
+        runtime.spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Fake {
+            host,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    /// The requests seen so far.
+    pub fn log(&self) -> Log {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// Seeds a blob.
+    pub fn put_blob(&self, bytes: &[u8]) -> String {
+        let digest = packctl::artifact::Digest::of(bytes).to_string();
+        self.state
+            .lock()
+            .unwrap()
+            .blobs
+            .insert(digest.clone(), Bytes::copy_from_slice(bytes));
+        digest
+    }
+
+    /// Seeds a manifest under a tag.
+    pub fn put_manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> String {
+        let digest = packctl::artifact::Digest::of(bytes).to_string();
+        let mut s = self.state.lock().unwrap();
+        s.manifests.insert(
+            format!("{repository}@{digest}"),
+            (media_type.to_string(), Bytes::copy_from_slice(bytes)),
+        );
+        s.tags.insert(format!("{repository}:{tag}"), digest.clone());
+        digest
+    }
+}
+
+fn respond(status: StatusCode, headers: &[(&str, String)], body: impl Into<Body>) -> Response {
+    let mut builder = Response::builder().status(status);
+    for (k, v) in headers {
+        builder = builder.header(*k, v);
+    }
+    builder.body(body.into()).unwrap()
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(r#"{{"errors":[{{"code":"{code}","message":"{message}","detail":null}}]}}"#);
+    respond(status, &[("content-type", "application/json".into())], body)
+}
+
+async fn handle(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or("").to_string();
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut s = state.lock().unwrap();
+    s.log
+        .push((method.to_string(), format!("{path}?{query}"), auth.clone()));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+
+    if let Some(storage) = path.strip_prefix("/storage/") {
+        // The "other host" of a redirect.
+        return match s.blobs.get(storage).cloned() {
+            Some(bytes) => respond(StatusCode::OK, &[], bytes),
+            None => respond(StatusCode::NOT_FOUND, &[], ""),
+        };
+    }
+    if path == "/token" {
+        s.tokens_issued += 1;
+        let token = format!("token-{}", s.tokens_issued);
+        return respond(
+            StatusCode::OK,
+            &[("content-type", "application/json".into())],
+            format!(r#"{{"token":"{token}","expires_in":300}}"#),
+        );
+    }
+    if s.faults.bearer {
+        let challenge = format!(r#"Bearer realm="http://{host}/token",service="fake""#);
+        let ok = match auth.as_deref() {
+            Some("Bearer token-1") => {
+                s.first_token_uses += 1;
+                s.faults
+                    .expire_first_token_after
+                    .is_none_or(|limit| s.first_token_uses <= limit)
+            }
+            Some(a) => a.starts_with("Bearer token-"),
+            None => false,
+        };
+        if !ok {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "authentication required",
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge.parse().unwrap());
+            return r;
+        }
+    }
+    if path == "/v2/" {
+        return respond(StatusCode::OK, &[], "{}");
+    }
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such path");
+    };
+    if let Some(limit) = s.faults.max_body
+        && body.len() > limit
+    {
+        return respond(StatusCode::PAYLOAD_TOO_LARGE, &[], "request body too large");
+    }
+
+    if let Some((repository, reference)) = rest.split_once("/manifests/") {
+        return manifests(&mut s, &method, repository, reference, &headers, body);
+    }
+    if let Some((_repository, upload)) = rest.split_once("/blobs/uploads/") {
+        if s.faults.name_unknown {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NAME_UNKNOWN",
+                "repository name not known to registry",
+            );
+        }
+        return uploads(&mut s, &method, rest, upload, &query, body);
+    }
+    if let Some((_repository, digest)) = rest.split_once("/blobs/") {
+        if let Some(target) = &s.faults.redirect_blobs_to
+            && method == Method::GET
+        {
+            return respond(
+                StatusCode::TEMPORARY_REDIRECT,
+                &[("location", format!("{target}/storage/{digest}"))],
+                "",
+            );
+        }
+        let Some(bytes) = s.blobs.get(digest).cloned() else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "BLOB_UNKNOWN",
+                "blob unknown to registry",
+            );
+        };
+        let bytes = if s.faults.corrupt_blobs && method == Method::GET {
+            let mut other = bytes.to_vec();
+            if let Some(b) = other.first_mut() {
+                *b ^= 0xff;
+            }
+            Bytes::from(other)
+        } else {
+            bytes
+        };
+        let len = bytes.len().to_string();
+        let body = if method == Method::HEAD {
+            Bytes::new()
+        } else {
+            bytes
+        };
+        return respond(
+            StatusCode::OK,
+            &[
+                ("content-length", len),
+                ("docker-content-digest", digest.to_string()),
+            ],
+            body,
+        );
+    }
+    if rest == "_catalog" {
+        // One repository a page, so that clients must follow the Link header.
+        let mut repositories: Vec<String> = s
+            .tags
+            .keys()
+            .filter_map(|k| k.split_once(':').map(|(r, _)| r.to_string()))
+            .collect();
+        repositories.sort();
+        repositories.dedup();
+        let last = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("last="))
+            .map(|l| l.replace("%2F", "/"));
+        let page: Vec<String> = repositories
+            .iter()
+            .filter(|r| last.as_ref().is_none_or(|l| r.as_str() > l.as_str()))
+            .take(1)
+            .cloned()
+            .collect();
+        let mut headers = vec![("content-type", "application/json".to_string())];
+        if let Some(r) = page.last()
+            && repositories.last() != Some(r)
+        {
+            headers.push((
+                "link",
+                format!(
+                    "</v2/_catalog?n=1&last={}>; rel=\"next\"",
+                    r.replace('/', "%2F")
+                ),
+            ));
+        }
+        return respond(
+            StatusCode::OK,
+            &headers,
+            serde_json::json!({"repositories": page}).to_string(),
+        );
+    }
+    if let Some(repository) = rest.strip_suffix("/tags/list") {
+        let mut tags: Vec<String> = s
+            .tags
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix(&format!("{repository}:"))
+                    .map(str::to_string)
+            })
+            .collect();
+        tags.sort();
+        return respond(
+            StatusCode::OK,
+            &[("content-type", "application/json".into())],
+            serde_json::json!({"name": repository, "tags": tags}).to_string(),
+        );
+    }
+    error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such path")
+}
+
+fn manifests(
+    s: &mut Inner,
+    method: &Method,
+    repository: &str,
+    reference: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let digest = if reference.starts_with("sha256:") {
+        Some(reference.to_string())
+    } else {
+        s.tags.get(&format!("{repository}:{reference}")).cloned()
+    };
+    match *method {
+        Method::PUT => {
+            if let Some((status, body)) = &s.faults.manifest_put_error {
+                return respond(
+                    StatusCode::from_u16(*status).unwrap(),
+                    &[("content-type", "application/json".into())],
+                    body.clone(),
+                );
+            }
+            let digest = packctl::artifact::Digest::of(&body).to_string();
+            let media = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            s.manifests
+                .insert(format!("{repository}@{digest}"), (media, body));
+            if !reference.starts_with("sha256:") {
+                s.tags
+                    .insert(format!("{repository}:{reference}"), digest.clone());
+            }
+            respond(
+                StatusCode::CREATED,
+                &[("docker-content-digest", digest)],
+                "",
+            )
+        }
+        Method::GET | Method::HEAD => {
+            let Some((media, bytes)) = digest
+                .as_ref()
+                .and_then(|d| s.manifests.get(&format!("{repository}@{d}")).cloned())
+            else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "MANIFEST_UNKNOWN",
+                    "manifest unknown",
+                );
+            };
+            let len = bytes.len().to_string();
+            let body = if *method == Method::HEAD {
+                Bytes::new()
+            } else {
+                bytes
+            };
+            respond(
+                StatusCode::OK,
+                &[
+                    ("content-type", media),
+                    ("content-length", len),
+                    ("docker-content-digest", digest.unwrap()),
+                ],
+                body,
+            )
+        }
+        _ => error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported"),
+    }
+}
+
+fn uploads(
+    s: &mut Inner,
+    method: &Method,
+    rest: &str,
+    upload: &str,
+    query: &str,
+    body: Bytes,
+) -> Response {
+    let repository = rest.split("/blobs/uploads/").next().unwrap();
+    match *method {
+        Method::POST => {
+            s.next_upload += 1;
+            let id = format!("u{}", s.next_upload);
+            s.uploads.insert(id.clone(), Vec::new());
+            respond(
+                StatusCode::ACCEPTED,
+                &[("location", format!("/v2/{repository}/blobs/uploads/{id}"))],
+                "",
+            )
+        }
+        Method::PATCH => {
+            if s.faults.fail_patches > 0 && s.uploads.get(upload).is_some_and(|d| !d.is_empty()) {
+                s.faults.fail_patches -= 1;
+                s.uploads.remove(upload);
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN",
+                    "connection to storage lost",
+                );
+            }
+            let Some(data) = s.uploads.get_mut(upload) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "BLOB_UPLOAD_UNKNOWN",
+                    "upload unknown",
+                );
+            };
+            data.extend_from_slice(&body);
+            respond(
+                StatusCode::ACCEPTED,
+                &[(
+                    "location",
+                    format!("/v2/{repository}/blobs/uploads/{upload}"),
+                )],
+                "",
+            )
+        }
+        Method::PUT => {
+            if s.faults.fail_puts > 0 {
+                s.faults.fail_puts -= 1;
+                s.uploads.remove(upload);
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN",
+                    "storage backend hiccup",
+                );
+            }
+            let Some(mut data) = s.uploads.remove(upload) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "BLOB_UPLOAD_UNKNOWN",
+                    "upload unknown",
+                );
+            };
+            data.extend_from_slice(&body);
+            let digest = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("digest="))
+                .unwrap_or("")
+                .replace("%3A", ":");
+            let actual = packctl::artifact::Digest::of(&data).to_string();
+            if actual != digest {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "DIGEST_INVALID",
+                    "provided digest did not match uploaded content",
+                );
+            }
+            s.blobs.insert(digest.clone(), Bytes::from(data));
+            respond(
+                StatusCode::CREATED,
+                &[("docker-content-digest", digest)],
+                "",
+            )
+        }
+        _ => error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported"),
+    }
+}
