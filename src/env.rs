@@ -25,6 +25,8 @@ impl EnvVars {
     pub const PACKCTL_CACHE_DIR: &'static str = "PACKCTL_CACHE_DIR";
     /// Where per-user caches live.
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
+    /// The password of cosign private keys (may be empty), as cosign reads it.
+    pub const COSIGN_PASSWORD: &'static str = "COSIGN_PASSWORD";
     /// Seconds since 1970 for `org.opencontainers.image.created`; unset, no time is recorded.
     pub const SOURCE_DATE_EPOCH: &'static str = "SOURCE_DATE_EPOCH";
 }

@@ -22,6 +22,9 @@ pub enum Error {
     /// A pack reference is malformed.
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    /// Signing or verification failed.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
     /// The tag exists with other content and overwriting was not asked for.
     #[error("{reference} already holds another pack ({existing}); this one is {new}")]
     TagExists {
@@ -89,6 +92,7 @@ impl Error {
                 "the artifact is damaged or was not made for packs; nothing was written".into(),
             ),
             Error::Reference(_) => Some("write NAME, NAME:VERSION or NAME@sha256:…".into()),
+            Error::Sign(e) => e.hint(),
             Error::TagExists { .. } => Some(
                 "pass -f to overwrite it, or raise `version` in pack.json to push a new version"
                     .into(),
@@ -129,6 +133,9 @@ pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
         return e.hint();
     }
     if let Some(e) = error.downcast_ref::<StoreError>() {
+        return e.hint();
+    }
+    if let Some(e) = error.downcast_ref::<crate::sign::SignError>() {
         return e.hint();
     }
     if let Some(e) = error.downcast_ref::<crate::credentials::CredentialError>() {

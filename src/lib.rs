@@ -16,4 +16,5 @@ pub mod progress;
 pub mod reference;
 pub mod registry;
 pub mod settings;
+pub mod sign;
 pub mod store;

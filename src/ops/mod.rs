@@ -154,7 +154,7 @@ pub async fn resolve(store: &Store, located: &Located) -> Result<Resolved, Error
 }
 
 /// Parses manifest bytes, naming the reference on failure.
-pub(crate) fn parse_manifest(reference: &str, bytes: &[u8]) -> Result<Manifest, Error> {
+pub fn parse_manifest(reference: &str, bytes: &[u8]) -> Result<Manifest, Error> {
     Manifest::from_slice(bytes).map_err(|reason| Error::BadManifest {
         reference: reference.to_string(),
         reason,

@@ -26,6 +26,8 @@ pub struct PullOptions {
     pub limits: Limits,
     /// How many blobs to fetch at once.
     pub concurrency: usize,
+    /// Refuse the pack unless a signature by this key (named for messages) covers it.
+    pub verify_key: Option<(p256::ecdsa::VerifyingKey, String)>,
 }
 
 impl Default for PullOptions {
@@ -34,12 +36,14 @@ impl Default for PullOptions {
             validate: true,
             limits: Limits::default(),
             concurrency: 4,
+            verify_key: None,
         }
     }
 }
 
 /// The result of a pull.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PullOutcome {
     /// Where it came from.
     pub reference: String,
@@ -57,6 +61,8 @@ pub struct PullOutcome {
     pub blobs: Transfer,
     /// Layers without a title, not written.
     pub skipped_layers: usize,
+    /// Whether a signature was verified before anything was written.
+    pub verified: bool,
     /// Warnings about the pulled pack.
     #[serde(skip)]
     pub warnings: Vec<Finding>,
@@ -72,6 +78,19 @@ pub async fn pull(
 ) -> Result<PullOutcome, Error> {
     check_target(target)?;
     let resolved = resolve(store, located).await?;
+    // Verify the digest the reference resolved to, then fetch by that digest only, so a tag
+    // that moves meanwhile cannot slip other content in.
+    if let Some((key, name)) = &options.verify_key {
+        crate::sign::verify_digest(
+            store,
+            &resolved.repository,
+            &resolved.descriptor.digest,
+            &resolved.reference,
+            key,
+            name,
+        )
+        .await?;
+    }
     let bytes = store
         .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
         .await?;
@@ -125,6 +144,7 @@ pub async fn pull(
         version: None,
         blobs,
         skipped_layers: plan.skipped.len(),
+        verified: options.verify_key.is_some(),
         warnings: Vec::new(),
     };
     if options.validate {

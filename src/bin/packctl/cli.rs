@@ -56,6 +56,9 @@ pub enum Command {
     /// Log in to and out of registries
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Make cosign-compatible signing keys
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Print a shell completion script
     Completion(CompletionArgs),
 }
@@ -84,6 +87,48 @@ pub enum PackCommand {
     Delete(DeleteArgs),
     /// Copy packs between registries and `oci:` stores, keeping digests
     Copy(CopyArgs),
+    /// Sign a pack version with a cosign key (`cosign verify --key` accepts it)
+    Sign(SignArgs),
+    /// Check that a signature by a key covers exactly the pack version a reference names
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write cosign.key (encrypted with COSIGN_PASSWORD or a prompted password) and cosign.pub
+    Generate(KeyGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// File name prefix: writes PREFIX.key and PREFIX.pub
+    #[arg(long, default_value = "cosign", value_name = "PREFIX")]
+    pub output_key_prefix: String,
+    /// Replace existing key files
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// NAME:VERSION, NAME@sha256:… or a full reference
+    pub reference: String,
+    /// The private key (cosign.key); its password comes from COSIGN_PASSWORD or a prompt
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// NAME, NAME:VERSION, NAME@sha256:… or a full reference
+    pub reference: String,
+    /// The public key (cosign.pub)
+    #[arg(long, value_name = "PUB")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +274,9 @@ pub struct PushArgs {
     /// Artifact encoding: `structured` (default) or `archive` (Palette's tar.gz)
     #[arg(long, value_enum, default_value_t = FormatArg::Structured)]
     pub format: FormatArg,
+    /// Sign the pushed version with this cosign private key
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +291,9 @@ pub struct PullArgs {
     /// Write the pack even if it fails validation
     #[arg(long)]
     pub no_validate: bool,
+    /// Refuse the pack unless a signature by this public key covers it
+    #[arg(long, value_name = "PUB")]
+    pub verify_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,10 +2,13 @@
 //! result.
 
 mod completion;
+pub mod key;
 mod pack;
 pub mod registry;
 
-use crate::cli::{Command, PackCommand, RegistryCommand, StoreArgs, TagCommand, TransportArgs};
+use crate::cli::{
+    Command, KeyCommand, PackCommand, RegistryCommand, StoreArgs, TagCommand, TransportArgs,
+};
 use crate::printer::Printer;
 use anyhow::Context;
 use packctl::artifact::{BuildOptions, Format, rfc3339};
@@ -34,6 +37,9 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Pack(PackCommand::Delete(args)) => pack::delete::run(args, printer),
         Command::Pack(PackCommand::Copy(args)) => pack::copy::run(args, printer),
+        Command::Pack(PackCommand::Sign(args)) => pack::sign::sign(args, printer),
+        Command::Pack(PackCommand::Verify(args)) => pack::sign::verify(args, printer),
+        Command::Key(KeyCommand::Generate(args)) => key::generate(args, printer),
         Command::Registry(RegistryCommand::Login(args)) => registry::login(args, printer),
         Command::Registry(RegistryCommand::Logout(args)) => registry::logout(args, printer),
         Command::Completion(args) => completion::run(args),

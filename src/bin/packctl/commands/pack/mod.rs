@@ -8,5 +8,6 @@ pub mod inspect;
 pub mod ls;
 pub mod pull;
 pub mod push;
+pub mod sign;
 pub mod tag;
 pub mod validate;

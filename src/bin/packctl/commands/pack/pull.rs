@@ -8,8 +8,16 @@ use std::process::ExitCode;
 
 pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (store, located) = locate(&args.reference, &args.store)?;
+    let verify_key = match &args.verify_key {
+        Some(path) => Some((
+            packctl::sign::keys::load_public_key(path)?,
+            path.display().to_string(),
+        )),
+        None => None,
+    };
     let options = PullOptions {
         validate: !args.no_validate,
+        verify_key,
         ..PullOptions::default()
     };
     let outcome = block_on(pull(
@@ -20,6 +28,12 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         &printer.reporter(),
     ))??;
     print_warnings(&printer, &outcome.warnings);
+    if let Some(path) = &args.verify_key {
+        printer.status(format_args!(
+            "verified a signature by {} before writing",
+            path.display()
+        ));
+    }
     let what = match (&outcome.name, &outcome.version) {
         (Some(name), Some(version)) => format!("{name} {version}"),
         _ => outcome.reference.clone(),

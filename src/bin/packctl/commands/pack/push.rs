@@ -13,8 +13,35 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         build: build_options(args.format.into())?,
         concurrency: 4,
     };
+    // Read the key before pushing, so a wrong password does not leave an unsigned push.
+    let key = match &args.sign {
+        Some(path) => Some(packctl::sign::keys::load_private_key(
+            path,
+            crate::commands::key::password,
+        )?),
+        None => None,
+    };
     let outcome = block_on(push(&store, &args.dir, &options, &printer.reporter()))??;
     report(&printer, &outcome, "pushed")?;
+    if let Some(key) = key {
+        let located = packctl::ops::Located {
+            repository: outcome.repository.clone(),
+            selector: packctl::reference::Selector::Digest(outcome.digest.clone()),
+            name: outcome.reference.clone(),
+        };
+        let signed = block_on(packctl::sign::sign(&store, &located, &key))??;
+        if signed.added {
+            printer.status(format_args!(
+                "signed {}: {}",
+                outcome.reference, signed.signature
+            ));
+        } else {
+            printer.status(format_args!(
+                "unchanged: this key had signed {} already",
+                outcome.reference
+            ));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,57 @@
+//! `packctl pack sign REF --key KEY` and `packctl pack verify REF --key PUB`.
+
+use crate::cli::{SignArgs, VerifyArgs};
+use crate::commands::key::password;
+use crate::commands::{block_on, locate};
+use crate::printer::Printer;
+use packctl::sign::{self, keys};
+use std::process::ExitCode;
+
+pub fn sign(args: SignArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let key = keys::load_private_key(&args.key, password)?;
+    let (store, located) = locate(&args.reference, &args.store)?;
+    let signed = block_on(sign::sign(&store, &located, &key))??;
+    report_signed(&printer, &signed)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a signature: status on stderr, the signature reference on stdout.
+pub fn report_signed(printer: &Printer, signed: &sign::Signed) -> anyhow::Result<()> {
+    if signed.added {
+        printer.status(format_args!(
+            "signed {}@{}",
+            signed.reference, signed.digest
+        ));
+    } else {
+        printer.status(format_args!(
+            "unchanged: this key had signed {} already",
+            signed.reference
+        ));
+    }
+    if printer.is_json() {
+        printer.json(signed)?;
+    } else {
+        printer.data(format_args!(
+            "{}@{}",
+            signed.signature, signed.signature_digest
+        ))?;
+    }
+    Ok(())
+}
+
+pub fn verify(args: VerifyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let key = keys::load_public_key(&args.key)?;
+    let (store, located) = locate(&args.reference, &args.store)?;
+    let name = args.key.display().to_string();
+    let verified = block_on(sign::verify(&store, &located, &key, &name))??;
+    printer.status(format_args!(
+        "verified {}@{}: {} signature(s) by {name}",
+        verified.reference, verified.digest, verified.signatures
+    ));
+    if printer.is_json() {
+        printer.json(&verified)?;
+    } else {
+        printer.data(format_args!("{}@{}", verified.reference, verified.digest))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

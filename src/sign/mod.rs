@@ -1,0 +1,403 @@
+//! Signing and verifying packs the way `cosign sign --key` / `cosign verify --key` do,
+//! without the cosign binary, a transparency log or a network beyond the store.
+
+pub mod cosign;
+pub mod keys;
+
+use crate::artifact::digest::VerifyingReader;
+use crate::artifact::{Descriptor, Digest};
+use crate::error::Error;
+use crate::ops::{Located, parse_manifest, resolve};
+use crate::progress::Progress;
+use crate::store::{Source, Store, StoreError};
+use base64::Engine as _;
+use bytes::Bytes;
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::io::AsyncReadExt;
+
+/// Payloads larger than this are not read.
+const MAX_PAYLOAD: u64 = 1 << 20;
+
+/// Why keys could not be used, or a signature did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// A key file cannot be read.
+    #[error("cannot read `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file is not a usable key.
+    #[error("`{}` is not a usable key: {reason}", path.display())]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The password does not decrypt the private key.
+    #[error("the password for `{}` is wrong", path.display())]
+    WrongPassword {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// No password, and no terminal to ask.
+    #[error(
+        "no password for the private key: COSIGN_PASSWORD is not set and stdin is not a terminal"
+    )]
+    NoPassword,
+    /// Key generation would overwrite a file.
+    #[error("`{}` already exists", path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Writing a key file failed.
+    #[error("cannot write `{}`", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The manifest has no signatures at all.
+    #[error("{reference} ({digest}) is not signed: there is no {tag}")]
+    NoSignatures {
+        /// The signed reference.
+        reference: String,
+        /// Its manifest digest.
+        digest: Digest,
+        /// The signature tag looked for.
+        tag: String,
+    },
+    /// Signatures exist, but for another manifest.
+    #[error(
+        "the signatures of {reference} cover {signed}, not {digest}, the manifest it resolves to"
+    )]
+    DigestMismatch {
+        /// The signed reference.
+        reference: String,
+        /// What it resolves to.
+        digest: Digest,
+        /// What the signature payload names.
+        signed: String,
+    },
+    /// No signature verifies with the key.
+    #[error("none of the {count} signature(s) of {reference} verifies with `{key}`")]
+    NotVerified {
+        /// The signed reference.
+        reference: String,
+        /// The public key.
+        key: String,
+        /// How many signatures were checked.
+        count: usize,
+    },
+    /// A signature layer is malformed.
+    #[error("a signature of {reference} is malformed: {reason}")]
+    BadSignature {
+        /// The signed reference.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl SignError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            SignError::WrongPassword { .. } => {
+                "give the password the key was made with, in COSIGN_PASSWORD or at the prompt".into()
+            }
+            SignError::NoPassword => "set COSIGN_PASSWORD (it may be empty)".into(),
+            SignError::Exists { .. } => "pass --force to replace it, or choose another --output-key-prefix".into(),
+            SignError::Key { .. } => {
+                "use a key from `packctl key generate` or `cosign generate-key-pair`".into()
+            }
+            SignError::NoSignatures { .. } => {
+                "sign it with `packctl pack sign REF --key cosign.key`; a version pushed again with -f needs a new signature".into()
+            }
+            SignError::DigestMismatch { .. } => {
+                "the tag was moved after it was signed; do not trust it until it is signed again".into()
+            }
+            SignError::NotVerified { .. } => {
+                "the pack was signed with another key, or a signature was altered; do not trust it".into()
+            }
+            SignError::BadSignature { .. } => "the signature manifest was damaged or altered".into(),
+            SignError::Read { .. } | SignError::Write { .. } => return None,
+        })
+    }
+}
+
+/// The `docker-reference` of a repository: `HOST/REPOSITORY`, or the layout folder.
+fn docker_reference(store: &Store, repository: &str) -> String {
+    store
+        .location(repository)
+        .trim_start_matches("oci:")
+        .to_string()
+}
+
+/// The result of signing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signed {
+    /// What was signed.
+    pub reference: String,
+    /// Its manifest digest.
+    pub digest: Digest,
+    /// The signature manifest's reference.
+    pub signature: String,
+    /// The signature manifest's digest.
+    pub signature_digest: Digest,
+    /// False when this key had signed it already.
+    pub added: bool,
+}
+
+/// Signs what `located` names, adding a layer to its `.sig` manifest (never dropping one).
+pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<Signed, Error> {
+    let resolved = resolve(store, located).await?;
+    let digest = resolved.descriptor.digest.clone();
+    let repository = resolved.repository.as_str();
+    let payload = cosign::payload(&docker_reference(store, repository), &digest);
+    let signature: Signature = key.sign(&payload);
+    let der: DerSignature = signature.to_der();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+    let layer = Descriptor::new(
+        cosign::SIMPLESIGNING,
+        Digest::of(&payload),
+        payload.len() as u64,
+    )
+    .annotate(cosign::SIGNATURE_ANNOTATION, encoded);
+
+    let tag = cosign::signature_tag(&digest);
+    let existing = store.resolve(repository, &tag).await?;
+    let mut layers = match &existing {
+        Some(existing) => {
+            let bytes = store.fetch_manifest(repository, &existing.digest).await?;
+            parse_manifest(&store.reference(repository, &tag), &bytes)?.layers
+        }
+        None => Vec::new(),
+    };
+    let added = !layers
+        .iter()
+        .any(|l| l.digest == layer.digest && l.annotations == layer.annotations);
+    if added {
+        layers.push(layer.clone());
+    }
+    let quiet: Progress = Arc::new(|_| {});
+    store
+        .push_blob(
+            repository,
+            &layer,
+            &Source::Bytes(Bytes::from(payload)),
+            &quiet,
+        )
+        .await?;
+    let signature_digest = match existing {
+        Some(existing) if !added => existing.digest,
+        _ => {
+            put_signatures(store, repository, &digest, layers)
+                .await?
+                .digest
+        }
+    };
+    Ok(Signed {
+        reference: resolved.reference,
+        digest,
+        signature: store.reference(repository, &tag),
+        signature_digest,
+        added,
+    })
+}
+
+/// Points the `.sig` tag of `signed` at a signature manifest over `layers`, whose payload
+/// blobs are in the repository already; uploads the config it needs.
+pub async fn put_signatures(
+    store: &Store,
+    repository: &str,
+    signed: &Digest,
+    layers: Vec<Descriptor>,
+) -> Result<Descriptor, Error> {
+    let (manifest, config) = cosign::manifest(layers);
+    let quiet: Progress = Arc::new(|_| {});
+    store
+        .push_blob(
+            repository,
+            &manifest.config,
+            &Source::Bytes(Bytes::from(config)),
+            &quiet,
+        )
+        .await?;
+    let bytes = Bytes::from(manifest.to_canonical_json());
+    let descriptor = Descriptor::new(
+        crate::artifact::media_type::MANIFEST,
+        Digest::of(&bytes),
+        bytes.len() as u64,
+    );
+    store
+        .push_manifest(
+            repository,
+            &descriptor,
+            bytes,
+            Some(&cosign::signature_tag(signed)),
+        )
+        .await?;
+    Ok(descriptor)
+}
+
+/// The result of verifying.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    /// What was verified.
+    pub reference: String,
+    /// Its manifest digest.
+    pub digest: Digest,
+    /// How many signatures verify with the key.
+    pub signatures: usize,
+}
+
+/// Verifies that a signature by `key` covers exactly the manifest `located` resolves to.
+pub async fn verify(
+    store: &Store,
+    located: &Located,
+    key: &VerifyingKey,
+    key_name: &str,
+) -> Result<Verified, Error> {
+    let resolved = resolve(store, located).await?;
+    let signatures = verify_digest(
+        store,
+        &resolved.repository,
+        &resolved.descriptor.digest,
+        &resolved.reference,
+        key,
+        key_name,
+    )
+    .await?;
+    Ok(Verified {
+        reference: resolved.reference,
+        digest: resolved.descriptor.digest,
+        signatures,
+    })
+}
+
+/// Checks the signatures of `digest` in `repository`; the count that verify with `key`.
+pub async fn verify_digest(
+    store: &Store,
+    repository: &str,
+    digest: &Digest,
+    reference: &str,
+    key: &VerifyingKey,
+    key_name: &str,
+) -> Result<usize, Error> {
+    let tag = cosign::signature_tag(digest);
+    let Some(signature_manifest) = store.resolve(repository, &tag).await? else {
+        return Err(SignError::NoSignatures {
+            reference: reference.to_string(),
+            digest: digest.clone(),
+            tag: store.reference(repository, &tag),
+        }
+        .into());
+    };
+    let bytes = store
+        .fetch_manifest(repository, &signature_manifest.digest)
+        .await?;
+    let manifest = parse_manifest(&store.reference(repository, &tag), &bytes)?;
+    let bad = |reason: String| -> Error {
+        SignError::BadSignature {
+            reference: reference.to_string(),
+            reason,
+        }
+        .into()
+    };
+    let mut checked = 0;
+    let mut verified = 0;
+    let mut other_digest = None;
+    for layer in manifest
+        .layers
+        .iter()
+        .filter(|l| l.media_type == cosign::SIMPLESIGNING)
+    {
+        checked += 1;
+        if layer.size > MAX_PAYLOAD {
+            return Err(bad(format!(
+                "a payload of {} bytes is over the 1 MiB cap",
+                layer.size
+            )));
+        }
+        let payload = read_blob(store, repository, layer).await?;
+        let Some(encoded) = layer.annotations.get(cosign::SIGNATURE_ANNOTATION) else {
+            return Err(bad(format!(
+                "layer {} has no {} annotation",
+                layer.digest,
+                cosign::SIGNATURE_ANNOTATION
+            )));
+        };
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| bad(format!("its signature is not base64: {e}")))?;
+        let Ok(signature) = Signature::from_der(&der) else {
+            return Err(bad("its signature is not a DER ECDSA signature".into()));
+        };
+        if key.verify(&payload, &signature).is_err() {
+            continue;
+        }
+        // Only a payload the key really signed says what the signature covers.
+        let covered = cosign::payload_digest(&payload)
+            .map_err(|reason| bad(format!("its payload is refused: {reason}")))?;
+        if covered == digest.as_str() {
+            verified += 1;
+        } else {
+            other_digest = Some(covered);
+        }
+    }
+    if checked == 0 {
+        return Err(SignError::NoSignatures {
+            reference: reference.to_string(),
+            digest: digest.clone(),
+            tag: store.reference(repository, &tag),
+        }
+        .into());
+    }
+    if verified > 0 {
+        return Ok(verified);
+    }
+    Err(match other_digest {
+        Some(signed) => SignError::DigestMismatch {
+            reference: reference.to_string(),
+            digest: digest.clone(),
+            signed,
+        },
+        None => SignError::NotVerified {
+            reference: reference.to_string(),
+            key: key_name.to_string(),
+            count: checked,
+        },
+    }
+    .into())
+}
+
+async fn read_blob(store: &Store, repository: &str, layer: &Descriptor) -> Result<Vec<u8>, Error> {
+    let reader = store.open_blob(repository, layer).await?;
+    let mut verifying = VerifyingReader::new(reader, layer.digest.clone(), layer.size);
+    let mut buf = Vec::with_capacity(layer.size as usize);
+    let damaged = |reason: String| StoreError::Damaged {
+        location: store.location(repository),
+        digest: layer.digest.clone(),
+        reason,
+    };
+    verifying
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| damaged(e.to_string()))?;
+    verifying.verify().map_err(|e| damaged(e.to_string()))?;
+    Ok(buf)
+}

@@ -1,0 +1,754 @@
+//! Keys, `pack sign`, `pack verify`, `push --sign` and `pull --verify-key` against a real
+//! registry and the `oci:` store.
+
+mod common;
+
+use common::registry::Registry;
+use common::{Sandbox, root, sample, tree};
+use packctl::artifact::{Descriptor, Digest, Manifest};
+use packctl::sign::cosign;
+use packctl::store::{Location, OpenOptions, Source, Store};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+fn fixture_key() -> PathBuf {
+    root().join("../shared/fixtures/cosign/cosign_generated_encrypted_empty_private.key")
+}
+
+/// Runs packctl with COSIGN_PASSWORD set.
+fn with_password(sandbox: &Sandbox, password: &str, args: &[&str]) -> common::Run {
+    let output = sandbox
+        .command()
+        .env("COSIGN_PASSWORD", password)
+        .args(args)
+        .output()
+        .unwrap();
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `key generate` into `dir` with `password`; returns the private and public key paths.
+fn generate(sandbox: &Sandbox, dir: &str, password: &str) -> (PathBuf, PathBuf) {
+    let prefix = sandbox.path().join(dir).join("cosign");
+    fs::create_dir_all(prefix.parent().unwrap()).unwrap();
+    with_password(
+        sandbox,
+        password,
+        &[
+            "key",
+            "generate",
+            "--output-key-prefix",
+            prefix.to_str().unwrap(),
+        ],
+    )
+    .success();
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn key_files_round_trip_and_are_protected() {
+    let sandbox = Sandbox::new();
+    let (private, public) = generate(&sandbox, "keys", "correct horse");
+    assert_eq!(
+        fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = fs::read_to_string(&private).unwrap();
+    assert!(
+        text.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"),
+        "{text}"
+    );
+    assert!(
+        fs::read_to_string(&public)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----\n")
+    );
+
+    // Never over an existing file without --force.
+    let prefix = sandbox.path().join("keys/cosign");
+    let again = with_password(
+        &sandbox,
+        "x",
+        &["key", "generate", "--output-key-prefix", s(&prefix)],
+    );
+    again.fails_with(&["already exists", "--force"]);
+    assert_eq!(
+        fs::read_to_string(&private).unwrap(),
+        text,
+        "the key was overwritten"
+    );
+    with_password(
+        &sandbox,
+        "x",
+        &[
+            "key",
+            "generate",
+            "--output-key-prefix",
+            s(&prefix),
+            "--force",
+        ],
+    )
+    .success();
+    assert_ne!(fs::read_to_string(&private).unwrap(), text);
+
+    // The new key signs with its password, and a wrong password is named as such.
+    let store = format!("oci:{}", sandbox.path().join("store").display());
+    sandbox
+        .run(["pack", "push", "testdata/packs/hello-chart", "-r", &store])
+        .success();
+    with_password(
+        &sandbox,
+        "x",
+        &[
+            "pack",
+            "sign",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&private),
+            "-r",
+            &store,
+        ],
+    )
+    .success();
+    with_password(
+        &sandbox,
+        "nope",
+        &[
+            "pack",
+            "sign",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&private),
+            "-r",
+            &store,
+        ],
+    )
+    .fails_with(&["the password for", "is wrong"]);
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            &store,
+        ])
+        .success();
+
+    // No password and no terminal: a clear error, not a hang.
+    let run = sandbox.run([
+        "pack",
+        "sign",
+        "hello-chart:0.1.0",
+        "--key",
+        s(&private),
+        "-r",
+        &store,
+    ]);
+    run.fails_with(&["COSIGN_PASSWORD is not set"]);
+
+    // A file that is not a key.
+    with_password(
+        &sandbox,
+        "",
+        &[
+            "pack",
+            "sign",
+            "hello-chart:0.1.0",
+            "--key",
+            "README.md",
+            "-r",
+            &store,
+        ],
+    )
+    .fails_with(&["is not a usable key"]);
+}
+
+#[test]
+fn the_key_cosign_generated_loads_with_an_empty_password() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("store").display());
+    sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-manifests",
+            "-r",
+            &store,
+        ])
+        .success();
+    with_password(
+        &sandbox,
+        "",
+        &[
+            "pack",
+            "sign",
+            "hello-manifests:1.2.0+build.7",
+            "--key",
+            s(&fixture_key()),
+            "-r",
+            &store,
+        ],
+    )
+    .success();
+    with_password(
+        &sandbox,
+        "wrong",
+        &[
+            "pack",
+            "sign",
+            "hello-manifests:1.2.0+build.7",
+            "--key",
+            s(&fixture_key()),
+            "-r",
+            &store,
+        ],
+    )
+    .fails_with(&["is wrong"]);
+}
+
+fn registry_store(registry: &Registry) -> Store {
+    Store::open(
+        &Location::Registry {
+            host: registry.host.clone(),
+            base: String::new(),
+        },
+        &OpenOptions {
+            credential: Some(Default::default()),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn digest_of(stdout: &str) -> String {
+    stdout.trim().rsplit('@').next().unwrap().to_string()
+}
+
+#[test]
+fn sign_and_verify_on_a_registry_and_what_breaks_verification() {
+    let registry = Registry::plain();
+    let sandbox = Sandbox::new();
+    let r = registry.host.as_str();
+    let (private, public) = generate(&sandbox, "a", "pw");
+    let (other_private, other_public) = generate(&sandbox, "b", "pw");
+    let dir = sandbox.copy(&sample("hello-chart"), "hello-chart");
+    let first = sandbox.run(["pack", "push", s(&dir), "-r", r]).success();
+    let old_digest = digest_of(&first.stdout);
+
+    // Unsigned: refused.
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .fails_with(&["is not signed", ".sig"]);
+
+    let signed = with_password(
+        &sandbox,
+        "pw",
+        &[
+            "pack",
+            "sign",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&private),
+            "-r",
+            r,
+        ],
+    )
+    .success();
+    assert!(signed.stdout.contains(&format!(
+        "sha256-{}.sig@",
+        old_digest.trim_start_matches("sha256:")
+    )));
+    let run = sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .success();
+    assert_eq!(
+        run.stdout.trim(),
+        format!("{r}/spectro-packs/archive/hello-chart:0.1.0@{old_digest}")
+    );
+
+    // Another key: refused.
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&other_public),
+            "-r",
+            r,
+        ])
+        .fails_with(&["none of the 1 signature(s)", "verifies with"]);
+
+    // A second signer adds a layer and keeps the first.
+    with_password(
+        &sandbox,
+        "pw",
+        &[
+            "pack",
+            "sign",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&other_private),
+            "-r",
+            r,
+        ],
+    )
+    .success();
+    for key in [&public, &other_public] {
+        sandbox
+            .run([
+                "pack",
+                "verify",
+                "hello-chart:0.1.0",
+                "--key",
+                s(key),
+                "-r",
+                r,
+            ])
+            .success();
+    }
+    // Signing again with the same key changes nothing.
+    let again = with_password(
+        &sandbox,
+        "pw",
+        &[
+            "pack",
+            "sign",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&private),
+            "-r",
+            r,
+        ],
+    )
+    .success();
+    assert!(again.stderr.contains("unchanged"), "{}", again.stderr);
+
+    // Overwriting the version with -f leaves it unsigned.
+    fs::write(dir.join("values.yaml"), "pack:\n  namespace: changed\n").unwrap();
+    let forced = sandbox
+        .run(["pack", "push", s(&dir), "-r", r, "-f"])
+        .success();
+    let new_digest = digest_of(&forced.stdout);
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .fails_with(&["is not signed"]);
+
+    // A valid signature copied onto the new version covers the old digest: refused.
+    let store = registry_store(&registry);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let repository = "spectro-packs/archive/hello-chart";
+    let old = Digest::parse(&old_digest).unwrap();
+    let new = Digest::parse(&new_digest).unwrap();
+    runtime.block_on(async {
+        let old_sig = store
+            .resolve(repository, &cosign::signature_tag(&old))
+            .await
+            .unwrap()
+            .unwrap();
+        let bytes = store
+            .fetch_manifest(repository, &old_sig.digest)
+            .await
+            .unwrap();
+        store
+            .push_manifest(
+                repository,
+                &old_sig,
+                bytes,
+                Some(&cosign::signature_tag(&new)),
+            )
+            .await
+            .unwrap();
+    });
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .fails_with(&[
+            &format!("cover {old_digest}, not {new_digest}"),
+            "moved after it was signed",
+        ]);
+
+    // A payload altered behind a kept signature: no signature verifies.
+    runtime.block_on(async {
+        let tag = cosign::signature_tag(&new);
+        let sig = store.resolve(repository, &tag).await.unwrap().unwrap();
+        let bytes = store.fetch_manifest(repository, &sig.digest).await.unwrap();
+        let manifest = Manifest::from_slice(&bytes).unwrap();
+        let mut layers = Vec::new();
+        for layer in &manifest.layers {
+            let forged = cosign::payload("attacker.example.com/evil", &new);
+            let quiet: packctl::progress::Progress = std::sync::Arc::new(|_| {});
+            let mut d = Descriptor::new(
+                cosign::SIMPLESIGNING,
+                Digest::of(&forged),
+                forged.len() as u64,
+            );
+            d.annotations = layer.annotations.clone();
+            store
+                .push_blob(repository, &d, &Source::Bytes(forged.into()), &quiet)
+                .await
+                .unwrap();
+            layers.push(d);
+        }
+        packctl::sign::put_signatures(&store, repository, &new, layers)
+            .await
+            .unwrap();
+    });
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .fails_with(&["none of the 2 signature(s)", "a signature was altered"]);
+}
+
+/// The file a distribution registry keeps a blob's bytes in.
+fn registry_blob(registry: &Registry, digest: &str) -> PathBuf {
+    let hex = digest.trim_start_matches("sha256:");
+    registry
+        .dir
+        .path()
+        .join("data/docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data")
+}
+
+#[test]
+fn a_tampered_signature_layer_is_refused() {
+    let registry = Registry::plain();
+    let sandbox = Sandbox::new();
+    let r = registry.host.as_str();
+    let (private, public) = generate(&sandbox, "k", "");
+    sandbox
+        .run(["pack", "push", "testdata/packs/hello-manifests", "-r", r])
+        .success();
+    let signed = with_password(
+        &sandbox,
+        "",
+        &[
+            "pack",
+            "sign",
+            "hello-manifests:1.2.0+build.7",
+            "--key",
+            s(&private),
+            "-r",
+            r,
+            "--output",
+            "json",
+        ],
+    )
+    .success();
+    let json: serde_json::Value = serde_json::from_str(&signed.stdout).unwrap();
+    let store = registry_store(&registry);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let payload_digest = runtime.block_on(async {
+        let sig = Digest::parse(json["signatureDigest"].as_str().unwrap()).unwrap();
+        let bytes = store
+            .fetch_manifest("spectro-packs/archive/hello-manifests", &sig)
+            .await
+            .unwrap();
+        Manifest::from_slice(&bytes).unwrap().layers[0]
+            .digest
+            .to_string()
+    });
+    // Change the payload's bytes in the registry's storage, keeping its length.
+    let file = registry_blob(&registry, &payload_digest);
+    let mut bytes = fs::read(&file).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"sha256").unwrap();
+    bytes[at + 8] = if bytes[at + 8] == b'0' { b'1' } else { b'0' };
+    fs::write(&file, bytes).unwrap();
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-manifests:1.2.0+build.7",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .fails_with(&["does not match its descriptor"]);
+}
+
+#[test]
+fn pull_verify_key_refuses_before_writing() {
+    let registry = Registry::plain();
+    let sandbox = Sandbox::new();
+    let r = registry.host.as_str();
+    let (private, public) = generate(&sandbox, "k", "pw");
+    let (_, other_public) = generate(&sandbox, "o", "pw");
+    sandbox
+        .run(["pack", "push", "testdata/packs/golden-centos-aws", "-r", r])
+        .success();
+
+    let parent = sandbox.path().join("pulls");
+    fs::create_dir_all(&parent).unwrap();
+    let target = parent.join("pack");
+    sandbox
+        .run([
+            "pack",
+            "pull",
+            "golden-centos-aws",
+            s(&target),
+            "-r",
+            r,
+            "--verify-key",
+            s(&public),
+        ])
+        .fails_with(&["is not signed"]);
+    assert_eq!(
+        fs::read_dir(&parent).unwrap().count(),
+        0,
+        "an unverified pull wrote files"
+    );
+
+    with_password(
+        &sandbox,
+        "pw",
+        &[
+            "pack",
+            "sign",
+            "golden-centos-aws:7.7.1908",
+            "--key",
+            s(&private),
+            "-r",
+            r,
+        ],
+    )
+    .success();
+    sandbox
+        .run([
+            "pack",
+            "pull",
+            "golden-centos-aws",
+            s(&target),
+            "-r",
+            r,
+            "--verify-key",
+            s(&other_public),
+        ])
+        .fails_with(&["verifies with"]);
+    assert_eq!(fs::read_dir(&parent).unwrap().count(), 0);
+
+    let run = sandbox
+        .run([
+            "pack",
+            "pull",
+            "golden-centos-aws",
+            s(&target),
+            "-r",
+            r,
+            "--verify-key",
+            s(&public),
+        ])
+        .success();
+    assert!(
+        run.stderr.contains("verified a signature"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tree(&target), tree(&sample("golden-centos-aws")));
+}
+
+#[test]
+fn push_sign_copy_and_delete_carry_signatures() {
+    let registry = Registry::plain();
+    let sandbox = Sandbox::new();
+    let r = registry.host.as_str();
+    let (private, public) = generate(&sandbox, "k", "pw");
+    let run = with_password(
+        &sandbox,
+        "pw",
+        &[
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            r,
+            "--sign",
+            s(&private),
+        ],
+    )
+    .success();
+    assert!(run.stderr.contains("signed "), "{}", run.stderr);
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            r,
+        ])
+        .success();
+
+    // A wrong password stops the push before anything is sent.
+    with_password(
+        &sandbox,
+        "bad",
+        &[
+            "pack",
+            "push",
+            "testdata/packs/hello-manifests",
+            "-r",
+            r,
+            "--sign",
+            s(&private),
+        ],
+    )
+    .fails_with(&["is wrong"]);
+    sandbox
+        .run(["pack", "inspect", "hello-manifests", "-r", r])
+        .fails_with(&["holds no versions"]);
+
+    // Copying a version brings its signature; the copy verifies in the oci: store.
+    let store = format!("oci:{}", sandbox.path().join("airgap").display());
+    let run = sandbox
+        .run([
+            "pack",
+            "copy",
+            "hello-chart:0.1.0",
+            "--from",
+            r,
+            "--to",
+            &store,
+        ])
+        .success();
+    assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            &store,
+        ])
+        .success();
+    // ls does not list signatures as versions.
+    let run = sandbox.run(["pack", "ls", "-r", &store]).success();
+    assert_eq!(run.stdout, "NAME         VERSION\nhello-chart  0.1.0\n");
+
+    // Deleting a version deletes its signature.
+    sandbox
+        .run(["pack", "delete", "hello-chart:0.1.0", "-r", r])
+        .success();
+    let tags = registry_store(&registry);
+    let tags = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(tags.tags("spectro-packs/archive/hello-chart"))
+        .unwrap();
+    assert!(tags.is_empty(), "{tags:?}");
+}
+
+#[test]
+fn a_signed_payload_of_another_type_is_refused() {
+    use p256::ecdsa::signature::Signer;
+    let sandbox = Sandbox::new();
+    let root_dir = sandbox.path().join("store");
+    let store_arg = format!("oci:{}", root_dir.display());
+    let (private, public) = generate(&sandbox, "k", "");
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            &store_arg,
+        ])
+        .success();
+    let digest = Digest::parse(&digest_of(&run.stdout)).unwrap();
+
+    // A payload the right key signed, for the right digest, but not a container image
+    // signature (sigstore-rs does not look at `critical.type`; packctl must).
+    let payload = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"x"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"cosign container image attestation"}},"optional":null}}"#
+    );
+    let key = packctl::sign::keys::load_private_key(&private, || Ok(Vec::new())).unwrap();
+    let signature: p256::ecdsa::Signature = key.sign(payload.as_bytes());
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes());
+    let layer = Descriptor::new(
+        cosign::SIMPLESIGNING,
+        Digest::of(payload.as_bytes()),
+        payload.len() as u64,
+    )
+    .annotate(cosign::SIGNATURE_ANNOTATION, encoded);
+    let store = Store::Layout(packctl::store::LayoutStore::new(&root_dir));
+    let repository = "spectro-packs/archive/hello-chart";
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let quiet: packctl::progress::Progress = std::sync::Arc::new(|_| {});
+        store
+            .push_blob(
+                repository,
+                &layer,
+                &Source::Bytes(payload.clone().into()),
+                &quiet,
+            )
+            .await
+            .unwrap();
+        packctl::sign::put_signatures(&store, repository, &digest, vec![layer])
+            .await
+            .unwrap();
+    });
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            s(&public),
+            "-r",
+            &store_arg,
+        ])
+        .fails_with(&["its type is `cosign container image attestation`"]);
+}
