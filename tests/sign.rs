@@ -31,6 +31,20 @@ fn with_password(sandbox: &Sandbox, password: &str, args: &[&str]) -> common::Ru
     }
 }
 
+/// `pack sign REFERENCE --key KEY -r STORE` with COSIGN_PASSWORD set.
+fn sign(sandbox: &Sandbox, password: &str, reference: &str, key: &str, store: &str) -> common::Run {
+    with_password(
+        sandbox,
+        password,
+        &["pack", "sign", reference, "--key", key, "-r", store],
+    )
+}
+
+/// `pack verify REFERENCE --key KEY -r STORE`.
+fn verify(sandbox: &Sandbox, reference: &str, key: &str, store: &str) -> common::Run {
+    sandbox.run(["pack", "verify", reference, "--key", key, "-r", store])
+}
+
 /// `key generate` into `dir` with `password`; returns the private and public key paths.
 fn generate(sandbox: &Sandbox, dir: &str, password: &str) -> (PathBuf, PathBuf) {
     let prefix = sandbox.path().join(dir).join("cosign");
@@ -104,45 +118,10 @@ fn key_files_round_trip_and_are_protected() {
     sandbox
         .run(["pack", "push", "testdata/packs/hello-chart", "-r", &store])
         .success();
-    with_password(
-        &sandbox,
-        "x",
-        &[
-            "pack",
-            "sign",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&private),
-            "-r",
-            &store,
-        ],
-    )
-    .success();
-    with_password(
-        &sandbox,
-        "nope",
-        &[
-            "pack",
-            "sign",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&private),
-            "-r",
-            &store,
-        ],
-    )
-    .fails_with(&["the password for", "is wrong"]);
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            &store,
-        ])
-        .success();
+    sign(&sandbox, "x", "hello-chart:0.1.0", s(&private), &store).success();
+    sign(&sandbox, "nope", "hello-chart:0.1.0", s(&private), &store)
+        .fails_with(&["the password for", "is wrong"]);
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), &store).success();
 
     // No password and no terminal: a clear error, not a hang.
     let run = sandbox.run([
@@ -157,20 +136,8 @@ fn key_files_round_trip_and_are_protected() {
     run.fails_with(&["COSIGN_PASSWORD is not set"]);
 
     // A file that is not a key.
-    with_password(
-        &sandbox,
-        "",
-        &[
-            "pack",
-            "sign",
-            "hello-chart:0.1.0",
-            "--key",
-            "README.md",
-            "-r",
-            &store,
-        ],
-    )
-    .fails_with(&["is not a usable key"]);
+    sign(&sandbox, "", "hello-chart:0.1.0", "README.md", &store)
+        .fails_with(&["is not a usable key"]);
 }
 
 #[test]
@@ -186,32 +153,20 @@ fn the_key_cosign_generated_loads_with_an_empty_password() {
             &store,
         ])
         .success();
-    with_password(
+    sign(
         &sandbox,
         "",
-        &[
-            "pack",
-            "sign",
-            "hello-manifests:1.2.0+build.7",
-            "--key",
-            s(&fixture_key()),
-            "-r",
-            &store,
-        ],
+        "hello-manifests:1.2.0+build.7",
+        s(&fixture_key()),
+        &store,
     )
     .success();
-    with_password(
+    sign(
         &sandbox,
         "wrong",
-        &[
-            "pack",
-            "sign",
-            "hello-manifests:1.2.0+build.7",
-            "--key",
-            s(&fixture_key()),
-            "-r",
-            &store,
-        ],
+        "hello-manifests:1.2.0+build.7",
+        s(&fixture_key()),
+        &store,
     )
     .fails_with(&["is wrong"]);
 }
@@ -246,108 +201,30 @@ fn sign_and_verify_on_a_registry_and_what_breaks_verification() {
     let old_digest = digest_of(&first.stdout);
 
     // Unsigned: refused.
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
-        .fails_with(&["is not signed", ".sig"]);
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), r).fails_with(&["is not signed", ".sig"]);
 
-    let signed = with_password(
-        &sandbox,
-        "pw",
-        &[
-            "pack",
-            "sign",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&private),
-            "-r",
-            r,
-        ],
-    )
-    .success();
+    let signed = sign(&sandbox, "pw", "hello-chart:0.1.0", s(&private), r).success();
     assert!(signed.stdout.contains(&format!(
         "sha256-{}.sig@",
         old_digest.trim_start_matches("sha256:")
     )));
-    let run = sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
-        .success();
+    let run = verify(&sandbox, "hello-chart:0.1.0", s(&public), r).success();
     assert_eq!(
         run.stdout.trim(),
         format!("{r}/spectro-packs/archive/hello-chart:0.1.0@{old_digest}")
     );
 
     // Another key: refused.
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&other_public),
-            "-r",
-            r,
-        ])
+    verify(&sandbox, "hello-chart:0.1.0", s(&other_public), r)
         .fails_with(&["none of the 1 signature(s)", "verifies with"]);
 
     // A second signer adds a layer and keeps the first.
-    with_password(
-        &sandbox,
-        "pw",
-        &[
-            "pack",
-            "sign",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&other_private),
-            "-r",
-            r,
-        ],
-    )
-    .success();
+    sign(&sandbox, "pw", "hello-chart:0.1.0", s(&other_private), r).success();
     for key in [&public, &other_public] {
-        sandbox
-            .run([
-                "pack",
-                "verify",
-                "hello-chart:0.1.0",
-                "--key",
-                s(key),
-                "-r",
-                r,
-            ])
-            .success();
+        verify(&sandbox, "hello-chart:0.1.0", s(key), r).success();
     }
     // Signing again with the same key changes nothing.
-    let again = with_password(
-        &sandbox,
-        "pw",
-        &[
-            "pack",
-            "sign",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&private),
-            "-r",
-            r,
-        ],
-    )
-    .success();
+    let again = sign(&sandbox, "pw", "hello-chart:0.1.0", s(&private), r).success();
     assert!(again.stderr.contains("unchanged"), "{}", again.stderr);
 
     // Overwriting the version with -f leaves it unsigned.
@@ -356,17 +233,7 @@ fn sign_and_verify_on_a_registry_and_what_breaks_verification() {
         .run(["pack", "push", s(&dir), "-r", r, "-f"])
         .success();
     let new_digest = digest_of(&forced.stdout);
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
-        .fails_with(&["is not signed"]);
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), r).fails_with(&["is not signed"]);
 
     // A valid signature copied onto the new version covers the old digest: refused.
     let store = registry_store(&registry);
@@ -394,20 +261,10 @@ fn sign_and_verify_on_a_registry_and_what_breaks_verification() {
             .await
             .unwrap();
     });
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
-        .fails_with(&[
-            &format!("cover {old_digest}, not {new_digest}"),
-            "moved after it was signed",
-        ]);
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), r).fails_with(&[
+        &format!("cover {old_digest}, not {new_digest}"),
+        "moved after it was signed",
+    ]);
 
     // A payload altered behind a kept signature: no signature verifies.
     runtime.block_on(async {
@@ -435,16 +292,7 @@ fn sign_and_verify_on_a_registry_and_what_breaks_verification() {
             .await
             .unwrap();
     });
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), r)
         .fails_with(&["none of the 2 signature(s)", "a signature was altered"]);
 }
 
@@ -504,16 +352,7 @@ fn a_tampered_signature_layer_is_refused() {
     let at = bytes.windows(6).position(|w| w == b"sha256").unwrap();
     bytes[at + 8] = if bytes[at + 8] == b'0' { b'1' } else { b'0' };
     fs::write(&file, bytes).unwrap();
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-manifests:1.2.0+build.7",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
+    verify(&sandbox, "hello-manifests:1.2.0+build.7", s(&public), r)
         .fails_with(&["does not match its descriptor"]);
 }
 
@@ -549,20 +388,7 @@ fn pull_verify_key_refuses_before_writing() {
         "an unverified pull wrote files"
     );
 
-    with_password(
-        &sandbox,
-        "pw",
-        &[
-            "pack",
-            "sign",
-            "golden-centos-aws:7.7.1908",
-            "--key",
-            s(&private),
-            "-r",
-            r,
-        ],
-    )
-    .success();
+    sign(&sandbox, "pw", "golden-centos-aws:7.7.1908", s(&private), r).success();
     sandbox
         .run([
             "pack",
@@ -618,17 +444,7 @@ fn push_sign_copy_and_delete_carry_signatures() {
     )
     .success();
     assert!(run.stderr.contains("signed "), "{}", run.stderr);
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            r,
-        ])
-        .success();
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), r).success();
 
     // A wrong password stops the push before anything is sent.
     with_password(
@@ -663,17 +479,7 @@ fn push_sign_copy_and_delete_carry_signatures() {
         ])
         .success();
     assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            &store,
-        ])
-        .success();
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), &store).success();
     // ls does not list signatures as versions.
     let run = sandbox.run(["pack", "ls", "-r", &store]).success();
     assert_eq!(run.stdout, "NAME         VERSION\nhello-chart  0.1.0\n");
@@ -740,15 +546,6 @@ fn a_signed_payload_of_another_type_is_refused() {
             .await
             .unwrap();
     });
-    sandbox
-        .run([
-            "pack",
-            "verify",
-            "hello-chart:0.1.0",
-            "--key",
-            s(&public),
-            "-r",
-            &store_arg,
-        ])
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), &store_arg)
         .fails_with(&["its type is `cosign container image attestation`"]);
 }
