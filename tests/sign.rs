@@ -71,10 +71,10 @@ fn s(p: &Path) -> &str {
 fn key_files_round_trip_and_are_protected() {
     let sandbox = Sandbox::new();
     let (private, public) = generate(&sandbox, "keys", "correct horse");
-    assert_eq!(
-        fs::metadata(&private).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    for key in [&private, &public] {
+        let mode = fs::metadata(key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", key.display());
+    }
     let text = fs::read_to_string(&private).unwrap();
     assert!(
         text.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"),

@@ -86,14 +86,14 @@ pub fn generate(args: KeyGenerateArgs, printer: Printer) -> anyhow::Result<ExitC
     if let Err(e) = write_key(
         &public,
         &keys::public_key_pem(key.verifying_key()),
-        0o644,
+        0o600,
         args.force,
     ) {
         let _ = std::fs::remove_file(&private);
         return Err(e.into());
     }
     printer.status(format_args!(
-        "Private key written to {} (mode 0600)\nPublic key written to {}",
+        "Private key written to {}\nPublic key written to {} (both mode 0600)",
         private.display(),
         public.display()
     ));
