@@ -281,6 +281,44 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
     }
 }
 
+/// Why [`copy_verified`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// The bytes do not match the digest or size they were expected to have.
+    #[error("{0}")]
+    Content(String),
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Copies `reader` into `writer` (flushing it), checking the bytes against `expected` and
+/// `size` as they pass: a blob longer than announced stops as soon as it overflows.
+pub async fn copy_verified<R, W>(
+    reader: R,
+    writer: &mut W,
+    expected: &Digest,
+    size: u64,
+) -> Result<(), CopyError>
+where
+    R: AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let mut verifying = VerifyingReader::new(reader, expected.clone(), size);
+    match tokio::io::copy(&mut verifying, writer).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Err(CopyError::Content(e.to_string()));
+        }
+        Err(e) => return Err(CopyError::Io(e)),
+    }
+    writer.flush().await?;
+    verifying
+        .verify()
+        .map_err(|e| CopyError::Content(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

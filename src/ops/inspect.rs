@@ -1,12 +1,12 @@
 //! Inspecting a pack in a store: its manifest, its layers and, for structured packs, pack.json.
 
 use super::{parse_manifest, resolve};
+use crate::artifact::digest::copy_verified;
 use crate::artifact::unpack::{self, Encoding};
 use crate::artifact::{Digest, Manifest, media_type};
 use crate::error::Error;
 use crate::store::Store;
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
 
 /// What `pack inspect` shows.
 #[derive(Debug, Clone, Serialize)]
@@ -39,14 +39,9 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
     if config.media_type == media_type::CONFIG && config.size <= crate::artifact::MAX_MANIFEST_SIZE
     {
         let reader = store.open_blob(&resolved.repository, config).await?;
-        let mut verifying = crate::artifact::digest::VerifyingReader::new(
-            reader,
-            config.digest.clone(),
-            config.size,
-        );
         let mut buf = Vec::with_capacity(config.size as usize);
-        let read = verifying.read_to_end(&mut buf).await;
-        if read.is_ok() && verifying.verify().is_ok() {
+        let read = copy_verified(reader, &mut buf, &config.digest, config.size).await;
+        if read.is_ok() {
             pack_json = serde_json::from_slice(&buf).ok();
         }
     }

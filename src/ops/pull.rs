@@ -2,7 +2,7 @@
 //! unpack, validate, and only then rename the folder into place.
 
 use super::{Resolved, Transfer, parse_manifest, resolve};
-use crate::artifact::digest::VerifyingReader;
+use crate::artifact::digest::{CopyError, copy_verified};
 use crate::artifact::unpack::{self, Encoding, Limits, Plan, Step};
 use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
 
 /// How to pull.
 #[derive(Debug, Clone)]
@@ -243,24 +242,18 @@ async fn fetch_blobs(
                     source,
                 })?;
             let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-            let mut verifying = VerifyingReader::new(reader, layer.digest.clone(), layer.size);
-            let damaged = |reason: String| StoreError::Damaged {
-                location: store.location(&resolved.repository),
-                digest: layer.digest.clone(),
-                reason,
-            };
-            match tokio::io::copy(&mut verifying, &mut out).await {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    return Err(damaged(e.to_string()).into());
+            match copy_verified(reader, &mut out, &layer.digest, layer.size).await {
+                Ok(()) => {}
+                Err(CopyError::Content(reason)) => {
+                    return Err(StoreError::Damaged {
+                        location: store.location(&resolved.repository),
+                        digest: layer.digest.clone(),
+                        reason,
+                    }
+                    .into());
                 }
-                Err(source) => return Err(Error::Io { path, source }),
+                Err(CopyError::Io(source)) => return Err(Error::Io { path, source }),
             }
-            out.flush().await.map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            verifying.verify().map_err(|e| damaged(e.to_string()))?;
             reporter.blob_finished(id, true);
             Ok::<_, Error>((true, layer.size))
         })

@@ -4,7 +4,7 @@
 pub mod cosign;
 pub mod keys;
 
-use crate::artifact::digest::VerifyingReader;
+use crate::artifact::digest::copy_verified;
 use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
 use crate::ops::{Located, parse_manifest, resolve};
@@ -17,7 +17,6 @@ use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
 
 /// Payloads larger than this are not read.
 const MAX_PAYLOAD: u64 = 1 << 20;
@@ -387,17 +386,13 @@ pub async fn verify_digest(
 
 async fn read_blob(store: &Store, repository: &str, layer: &Descriptor) -> Result<Vec<u8>, Error> {
     let reader = store.open_blob(repository, layer).await?;
-    let mut verifying = VerifyingReader::new(reader, layer.digest.clone(), layer.size);
     let mut buf = Vec::with_capacity(layer.size as usize);
-    let damaged = |reason: String| StoreError::Damaged {
-        location: store.location(repository),
-        digest: layer.digest.clone(),
-        reason,
-    };
-    verifying
-        .read_to_end(&mut buf)
+    copy_verified(reader, &mut buf, &layer.digest, layer.size)
         .await
-        .map_err(|e| damaged(e.to_string()))?;
-    verifying.verify().map_err(|e| damaged(e.to_string()))?;
+        .map_err(|e| StoreError::Damaged {
+            location: store.location(repository),
+            digest: layer.digest.clone(),
+            reason: e.to_string(),
+        })?;
     Ok(buf)
 }

@@ -6,13 +6,12 @@
 //! blob that is present is never rewritten, and index.json changes under a lock on the folder.
 
 use super::{BoxReader, StoreError, is_valid_tag};
-use crate::artifact::digest::VerifyingReader;
+use crate::artifact::digest::{CopyError, copy_verified};
 use crate::artifact::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
 use bytes::Bytes;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
 
 const OCI_LAYOUT: &str = "oci-layout";
 const INDEX_JSON: &str = "index.json";
@@ -234,21 +233,17 @@ impl Layout {
         let (file, tmp_path) = tmp.into_parts();
         let mut out =
             tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
-        let mut verifying =
-            VerifyingReader::new(reader, descriptor.digest.clone(), descriptor.size);
-        let copied = tokio::io::copy(&mut verifying, &mut out).await;
-        let damaged = |reason: String| StoreError::Damaged {
-            location: location.to_string(),
-            digest: descriptor.digest.clone(),
-            reason,
-        };
-        match copied {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(damaged(e.to_string())),
-            Err(e) => return Err(io_error(&path)(e)),
+        match copy_verified(reader, &mut out, &descriptor.digest, descriptor.size).await {
+            Ok(()) => {}
+            Err(CopyError::Content(reason)) => {
+                return Err(StoreError::Damaged {
+                    location: location.to_string(),
+                    digest: descriptor.digest.clone(),
+                    reason,
+                });
+            }
+            Err(CopyError::Io(e)) => return Err(io_error(&path)(e)),
         }
-        out.flush().await.map_err(io_error(&path))?;
-        verifying.verify().map_err(|e| damaged(e.to_string()))?;
         tmp_path
             .persist(&path)
             .map_err(|e| io_error(&path)(e.error))?;
