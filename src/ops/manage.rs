@@ -3,7 +3,7 @@
 use super::{Located, parse_manifest, resolve};
 use crate::artifact::Digest;
 use crate::error::Error;
-use crate::store::{Store, StoreError, is_valid_tag};
+use crate::store::{Store, StoreError, TagCondition, TagWrite, is_valid_tag};
 use serde::Serialize;
 
 /// The result of adding a tag.
@@ -18,7 +18,8 @@ pub struct Tagged {
 }
 
 /// Points `tag` at the manifest `located` names; moving a tag that points elsewhere needs
-/// `force`.
+/// `force`. Without `force` the tag is written only if it is still absent when it is written
+/// (see [`Store::put_manifest_if`]).
 pub async fn tag_add(
     store: &Store,
     located: &Located,
@@ -33,21 +34,20 @@ pub async fn tag_add(
     }
     let resolved = resolve(store, located).await?;
     let reference = store.reference(&resolved.repository, tag);
+    let ours = resolved.descriptor.digest.clone();
+    let unchanged = |digest: Digest| Tagged {
+        reference: reference.clone(),
+        digest,
+        unchanged: true,
+    };
+    let refused = |existing: Digest| Error::TagExists {
+        reference: reference.clone(),
+        existing,
+        new: ours.clone(),
+    };
     match store.resolve(&resolved.repository, tag).await? {
-        Some(existing) if existing.digest == resolved.descriptor.digest => {
-            return Ok(Tagged {
-                reference,
-                digest: existing.digest,
-                unchanged: true,
-            });
-        }
-        Some(existing) if !force => {
-            return Err(Error::TagExists {
-                reference,
-                existing: existing.digest,
-                new: resolved.descriptor.digest,
-            });
-        }
+        Some(existing) if existing.digest == ours => return Ok(unchanged(existing.digest)),
+        Some(existing) if !force => return Err(refused(existing.digest)),
         _ => {}
     }
     let bytes = store
@@ -56,12 +56,34 @@ pub async fn tag_add(
     let manifest = parse_manifest(&resolved.reference, &bytes)?;
     let mut descriptor = resolved.descriptor.clone();
     descriptor.artifact_type = manifest.artifact_type;
-    store
-        .push_manifest(&resolved.repository, &descriptor, bytes, Some(tag))
-        .await?;
+    let condition = if force {
+        TagCondition::Any
+    } else {
+        TagCondition::Absent
+    };
+    match store
+        .put_manifest_if(&resolved.repository, &descriptor, bytes, tag, &condition)
+        .await?
+    {
+        TagWrite::Written { .. } => {}
+        TagWrite::Refused {
+            current: Some(current),
+        } if current == ours => return Ok(unchanged(current)),
+        TagWrite::Refused {
+            current: Some(current),
+        } => return Err(refused(current)),
+        TagWrite::Refused { current: None } => {
+            return Err(StoreError::TagRace {
+                reference,
+                ours,
+                theirs: None,
+            }
+            .into());
+        }
+    }
     Ok(Tagged {
         reference,
-        digest: resolved.descriptor.digest,
+        digest: ours,
         unchanged: false,
     })
 }

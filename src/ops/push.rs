@@ -5,7 +5,7 @@ use crate::artifact::{self, Artifact, BlobSource, BuildOptions, Digest};
 use crate::error::Error;
 use crate::pack::{Finding, Pack};
 use crate::progress::{SharedReporter, blob_progress};
-use crate::store::{Source, Store};
+use crate::store::{Source, Store, StoreError, TagCondition, TagWrite};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::path::Path;
@@ -87,6 +87,11 @@ pub async fn push(
 }
 
 /// Pushes a built artifact under `repository:tag`, following the `-f` rules.
+///
+/// Whether the tag may be written is
+/// checked first to fail fast, and again when the tag is written (see
+/// [`Store::put_manifest_if`]): of several pushes of one version without `-f`, one wins and
+/// the others are refused.
 pub async fn push_artifact(
     store: &Store,
     repository: &str,
@@ -96,32 +101,59 @@ pub async fn push_artifact(
     reporter: &SharedReporter,
 ) -> Result<PushOutcome, Error> {
     let reference = store.reference(repository, tag);
-    let status = match store.resolve(repository, tag).await? {
-        None => PushStatus::Pushed,
-        Some(existing) if existing.digest == artifact.digest => PushStatus::Unchanged,
-        Some(existing) if options.force => PushStatus::Overwritten {
-            previous: existing.digest,
-        },
-        Some(existing) => {
-            return Err(Error::TagExists {
-                reference,
-                existing: existing.digest,
-                new: artifact.digest.clone(),
-            });
-        }
+    let ours = &artifact.digest;
+    let refused = |existing: Digest| Error::TagExists {
+        reference: reference.clone(),
+        existing,
+        new: ours.clone(),
+    };
+    let condition = match store.resolve(repository, tag).await? {
+        Some(existing) if &existing.digest == ours => None,
+        Some(_) if options.force => Some(TagCondition::Any),
+        Some(existing) => return Err(refused(existing.digest)),
+        None if options.force => Some(TagCondition::Any),
+        None => Some(TagCondition::Absent),
     };
     let blobs = upload_blobs(store, repository, artifact, options.concurrency, reporter).await?;
     // The manifest goes last, so the tag never points at missing content.
-    if status != PushStatus::Unchanged {
-        store
-            .push_manifest(
-                repository,
-                &artifact.descriptor(),
-                artifact.manifest_bytes.clone(),
-                Some(tag),
-            )
-            .await?;
-    }
+    let status = match condition {
+        None => PushStatus::Unchanged,
+        Some(condition) => {
+            let write = store
+                .put_manifest_if(
+                    repository,
+                    &artifact.descriptor(),
+                    artifact.manifest_bytes.clone(),
+                    tag,
+                    &condition,
+                )
+                .await?;
+            match write {
+                TagWrite::Written { previous: None } => PushStatus::Pushed,
+                TagWrite::Written {
+                    previous: Some(previous),
+                } if &previous == ours => PushStatus::Unchanged,
+                TagWrite::Written {
+                    previous: Some(previous),
+                } => PushStatus::Overwritten { previous },
+                // Another push of this very pack got there first.
+                TagWrite::Refused {
+                    current: Some(current),
+                } if &current == ours => PushStatus::Unchanged,
+                TagWrite::Refused {
+                    current: Some(current),
+                } => return Err(refused(current)),
+                TagWrite::Refused { current: None } => {
+                    return Err(StoreError::TagRace {
+                        reference,
+                        ours: ours.clone(),
+                        theirs: None,
+                    }
+                    .into());
+                }
+            }
+        }
+    };
     Ok(PushOutcome {
         reference,
         repository: repository.to_string(),

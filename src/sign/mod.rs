@@ -9,7 +9,7 @@ use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
 use crate::ops::{Located, parse_manifest, resolve};
 use crate::progress::Progress;
-use crate::store::{Source, Store, StoreError};
+use crate::store::{Source, Store, StoreError, TaggedManifest};
 use base64::Engine as _;
 use bytes::Bytes;
 use p256::ecdsa::signature::{Signer, Verifier};
@@ -177,21 +177,8 @@ pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<
     .annotate(cosign::SIGNATURE_ANNOTATION, encoded);
 
     let tag = cosign::signature_tag(&digest);
-    let existing = store.resolve(repository, &tag).await?;
-    let mut layers = match &existing {
-        Some(existing) => {
-            let bytes = store.fetch_manifest(repository, &existing.digest).await?;
-            parse_manifest(&store.reference(repository, &tag), &bytes)?.layers
-        }
-        None => Vec::new(),
-    };
-    let added = !layers
-        .iter()
-        .any(|l| l.digest == layer.digest && l.annotations == layer.annotations);
-    if added {
-        layers.push(layer.clone());
-    }
     let quiet: Progress = Arc::new(|_| {});
+    // The payload goes first, so no signature manifest ever names a missing blob.
     store
         .push_blob(
             repository,
@@ -200,56 +187,82 @@ pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<
             &quiet,
         )
         .await?;
-    let signature_digest = match existing {
-        Some(existing) if !added => existing.digest,
-        _ => {
-            put_signatures(store, repository, &digest, layers)
-                .await?
-                .digest
+    let signature = store.reference(repository, &tag);
+    let mut added = false;
+    // Read, add and write as one step (on a registry: until the layer stays), so that
+    // signers at the same moment all keep their signatures.
+    let merged = store
+        .merge_tag(repository, &tag, |current| -> Result<_, Error> {
+            let mut layers = match current {
+                Some(bytes) => parse_manifest(&signature, bytes)?.layers,
+                None => Vec::new(),
+            };
+            if layers
+                .iter()
+                .any(|l| l.digest == layer.digest && l.annotations == layer.annotations)
+            {
+                return Ok(None);
+            }
+            added = true;
+            layers.push(layer.clone());
+            Ok(Some(signature_manifest(layers)))
+        })
+        .await?;
+    let Some(merged) = merged else {
+        return Err(StoreError::NotFound {
+            reference: signature,
         }
+        .into());
     };
     Ok(Signed {
         reference: resolved.reference,
         digest,
-        signature: store.reference(repository, &tag),
-        signature_digest,
+        signature,
+        signature_digest: merged.digest,
         added,
     })
 }
 
-/// Points the `.sig` tag of `signed` at a signature manifest over `layers`, whose payload
-/// blobs are in the repository already; uploads the config it needs.
-pub async fn put_signatures(
-    store: &Store,
-    repository: &str,
-    signed: &Digest,
-    layers: Vec<Descriptor>,
-) -> Result<Descriptor, Error> {
+/// The signature manifest over `layers`, with the config it needs.
+fn signature_manifest(layers: Vec<Descriptor>) -> TaggedManifest {
     let (manifest, config) = cosign::manifest(layers);
-    let quiet: Progress = Arc::new(|_| {});
-    store
-        .push_blob(
-            repository,
-            &manifest.config,
-            &Source::Bytes(Bytes::from(config)),
-            &quiet,
-        )
-        .await?;
     let bytes = Bytes::from(manifest.to_canonical_json());
     let descriptor = Descriptor::new(
         crate::artifact::media_type::MANIFEST,
         Digest::of(&bytes),
         bytes.len() as u64,
     );
+    TaggedManifest {
+        descriptor,
+        bytes,
+        blobs: vec![(manifest.config, Bytes::from(config))],
+    }
+}
+
+/// Points the `.sig` tag of `signed` at a signature manifest over `layers`, whose payload
+/// blobs are in the repository already, whatever the tag held; uploads the config it needs.
+pub async fn put_signatures(
+    store: &Store,
+    repository: &str,
+    signed: &Digest,
+    layers: Vec<Descriptor>,
+) -> Result<Descriptor, Error> {
+    let manifest = signature_manifest(layers);
+    let quiet: Progress = Arc::new(|_| {});
+    for (descriptor, blob) in manifest.blobs {
+        store
+            .push_blob(repository, &descriptor, &Source::Bytes(blob), &quiet)
+            .await?;
+    }
     store
         .push_manifest(
             repository,
-            &descriptor,
-            bytes,
+            &manifest.descriptor,
+            manifest.bytes,
             Some(&cosign::signature_tag(signed)),
         )
         .await?;
-    Ok(descriptor)
+    Ok(manifest.descriptor)
 }
 
 /// The result of verifying.

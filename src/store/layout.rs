@@ -5,7 +5,7 @@
 //! `skopeo oci:` and zot read. Every write goes to a temporary file that is then renamed, a
 //! blob that is present is never rewritten, and index.json changes under a lock on the folder.
 
-use super::{BoxReader, StoreError, is_valid_tag};
+use super::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest, is_valid_tag};
 use crate::artifact::digest::{CopyError, copy_verified};
 use crate::artifact::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
 use bytes::Bytes;
@@ -60,12 +60,18 @@ impl Layout {
     }
 
     /// Creates the folder, `oci-layout` and an empty `index.json` where they are missing.
+    ///
+    /// Any number of processes may create the same layout at once: the files are made under
+    /// the folder's lock, index.json before the `oci-layout` marker, so a layout that
+    /// [`exists`](Self::exists) always has an index, and no creator empties an index that
+    /// another has already written a tag to.
     pub fn create(&self) -> Result<(), StoreError> {
         fs::create_dir_all(self.dir.join("blobs/sha256")).map_err(io_error(&self.dir))?;
         let marker = self.dir.join(OCI_LAYOUT);
-        if !marker.exists() {
-            write_atomic(&marker, LAYOUT_VERSION)?;
+        if marker.is_file() {
+            return Ok(());
         }
+        let _lock = self.lock()?;
         let index = self.dir.join(INDEX_JSON);
         if !index.exists() {
             write_atomic(
@@ -73,7 +79,18 @@ impl Layout {
                 &serde_json::to_vec(&Index::default()).expect("an index serialises"),
             )?;
         }
+        if !marker.exists() {
+            write_atomic(&marker, LAYOUT_VERSION)?;
+        }
         Ok(())
+    }
+
+    /// Takes the exclusive lock on the layout folder that every index.json change holds;
+    /// it is released when the returned file is dropped.
+    fn lock(&self) -> Result<File, StoreError> {
+        let lock = File::open(&self.dir).map_err(io_error(&self.dir))?;
+        lock.lock().map_err(io_error(&self.dir))?;
+        Ok(lock)
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -121,14 +138,20 @@ impl Layout {
         })
     }
 
-    /// Changes index.json under an exclusive lock on the layout folder.
-    pub fn update_index<T>(&self, change: impl FnOnce(&mut Index) -> T) -> Result<T, StoreError> {
-        let lock = File::open(&self.dir).map_err(io_error(&self.dir))?;
-        lock.lock().map_err(io_error(&self.dir))?;
+    /// Changes index.json under an exclusive lock on the layout folder; the index is read
+    /// after the lock is taken and written back only when `change` altered it.
+    pub fn update_index<T, E: From<StoreError>>(
+        &self,
+        change: impl FnOnce(&mut Index) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let lock = self.lock()?;
         let mut index = self.index()?;
-        let result = change(&mut index);
-        let bytes = serde_json::to_vec(&index).expect("an index serialises");
-        write_atomic(&self.dir.join(INDEX_JSON), &bytes)?;
+        let before = serde_json::to_vec(&index).expect("an index serialises");
+        let result = change(&mut index)?;
+        let after = serde_json::to_vec(&index).expect("an index serialises");
+        if after != before {
+            write_atomic(&self.dir.join(INDEX_JSON), &after)?;
+        }
         drop(lock);
         Ok(result)
     }
@@ -250,46 +273,133 @@ impl Layout {
         Ok(true)
     }
 
-    /// Writes a manifest blob and, with a tag, points the tag at it.
+    /// Writes a manifest blob and, with a tag, points the tag at it whatever it held.
     pub fn put_manifest(
         &self,
         descriptor: &Descriptor,
         bytes: &[u8],
         tag: Option<&str>,
     ) -> Result<(), StoreError> {
-        if let Some(tag) = tag
-            && !is_valid_tag(tag)
-        {
+        match tag {
+            Some(tag) => self
+                .put_manifest_if(descriptor, bytes, tag, &TagCondition::Any)
+                .map(|_| ()),
+            None => {
+                self.create()?;
+                self.write_manifest_blob(descriptor, bytes)?;
+                let entry = index_entry(descriptor);
+                self.update_index(|index| {
+                    if !index.manifests.iter().any(|d| d.digest == entry.digest) {
+                        index.manifests.push(entry);
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            }
+        }
+    }
+
+    /// Writes a manifest blob and points `tag` at it only if what the tag holds meets
+    /// `condition`; the check and the change happen together under the folder's lock, so of
+    /// several writers that each expect the tag to be absent exactly one succeeds.
+    pub fn put_manifest_if(
+        &self,
+        descriptor: &Descriptor,
+        bytes: &[u8],
+        tag: &str,
+        condition: &TagCondition,
+    ) -> Result<TagWrite, StoreError> {
+        if !is_valid_tag(tag) {
             return Err(StoreError::InvalidTag {
                 tag: tag.to_string(),
             });
         }
         self.create()?;
+        // An untagged blob is harmless: a refused write leaves it for the next push to reuse.
+        self.write_manifest_blob(descriptor, bytes)?;
+        let entry = index_entry(descriptor);
+        self.update_index(|index| {
+            let current = tagged(index, tag).map(|d| d.digest.clone());
+            if !condition.allows(current.as_ref()) {
+                return Ok(TagWrite::Refused { current });
+            }
+            set_tag(index, tag, entry);
+            Ok(TagWrite::Written { previous: current })
+        })
+    }
+
+    /// Under the folder's lock, reads the manifest `tag` points at and lets `change` decide
+    /// what replaces it (`None` keeps it); writes the replacement's blobs, then moves the tag.
+    /// Returns what the tag points at in the end.
+    pub fn replace_tagged<E: From<StoreError>>(
+        &self,
+        tag: &str,
+        location: &str,
+        change: impl FnOnce(Option<&Bytes>) -> Result<Option<TaggedManifest>, E>,
+    ) -> Result<Option<Descriptor>, E> {
+        if !is_valid_tag(tag) {
+            return Err(StoreError::InvalidTag {
+                tag: tag.to_string(),
+            }
+            .into());
+        }
+        self.create()?;
+        self.update_index(|index| {
+            let current = tagged(index, tag).cloned();
+            let bytes = match &current {
+                Some(d) => Some(self.manifest(&d.digest, location)?),
+                None => None,
+            };
+            let Some(new) = change(bytes.as_ref())? else {
+                return Ok(current);
+            };
+            for (descriptor, blob) in &new.blobs {
+                if !self.has_blob(&descriptor.digest, descriptor.size) {
+                    write_atomic(&self.blob_path(&descriptor.digest), blob)?;
+                }
+            }
+            self.write_manifest_blob(&new.descriptor, &new.bytes)?;
+            let entry = index_entry(&new.descriptor);
+            set_tag(index, tag, entry.clone());
+            Ok(Some(entry))
+        })
+    }
+
+    fn write_manifest_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<(), StoreError> {
         if !self.has_blob(&descriptor.digest, descriptor.size) {
             write_atomic(&self.blob_path(&descriptor.digest), bytes)?;
         }
-        let mut entry = Descriptor::new(
-            descriptor.media_type.clone(),
-            descriptor.digest.clone(),
-            descriptor.size,
-        );
-        entry.artifact_type = descriptor.artifact_type.clone();
-        self.update_index(|index| match tag {
-            Some(tag) => {
-                index.manifests.retain(|d| {
-                    d.annotations.get(annotation::REF_NAME).map(String::as_str) != Some(tag)
-                });
-                index
-                    .manifests
-                    .push(entry.annotate(annotation::REF_NAME, tag));
-            }
-            None => {
-                if !index.manifests.iter().any(|d| d.digest == entry.digest) {
-                    index.manifests.push(entry);
-                }
-            }
-        })
+        Ok(())
     }
+}
+
+/// The index entry of a manifest: its descriptor without annotations.
+fn index_entry(descriptor: &Descriptor) -> Descriptor {
+    let mut entry = Descriptor::new(
+        descriptor.media_type.clone(),
+        descriptor.digest.clone(),
+        descriptor.size,
+    );
+    entry.artifact_type = descriptor.artifact_type.clone();
+    entry
+}
+
+/// The entry a tag names; the last one wins, as in [`Layout::resolve`].
+fn tagged<'a>(index: &'a Index, tag: &str) -> Option<&'a Descriptor> {
+    index
+        .manifests
+        .iter()
+        .rev()
+        .find(|d| d.annotations.get(annotation::REF_NAME).map(String::as_str) == Some(tag))
+}
+
+/// Points `tag` at `entry`, dropping whatever else carried it.
+fn set_tag(index: &mut Index, tag: &str, entry: Descriptor) {
+    index
+        .manifests
+        .retain(|d| d.annotations.get(annotation::REF_NAME).map(String::as_str) != Some(tag));
+    index
+        .manifests
+        .push(entry.annotate(annotation::REF_NAME, tag));
 }
 
 impl Layout {
@@ -302,17 +412,16 @@ impl Layout {
                 reference: format!("{location}@{digest}"),
             });
         }
-        let removed = self.update_index(|index| {
+        self.update_index(|index| {
             let before = index.manifests.len();
             index.manifests.retain(|d| &d.digest != digest);
-            before - index.manifests.len()
-        })?;
-        if removed == 0 {
-            return Err(StoreError::NotFound {
-                reference: format!("{location}@{digest}"),
-            });
-        }
-        Ok(())
+            if index.manifests.len() == before {
+                return Err(StoreError::NotFound {
+                    reference: format!("{location}@{digest}"),
+                });
+            }
+            Ok(())
+        })
     }
 
     /// Removes a tag from the index, leaving other tags of its manifest.
@@ -322,19 +431,18 @@ impl Layout {
                 reference: reference.to_string(),
             });
         }
-        let removed = self.update_index(|index| {
+        self.update_index(|index| {
             let before = index.manifests.len();
             index.manifests.retain(|d| {
                 d.annotations.get(annotation::REF_NAME).map(String::as_str) != Some(tag)
             });
-            before - index.manifests.len()
-        })?;
-        if removed == 0 {
-            return Err(StoreError::NotFound {
-                reference: reference.to_string(),
-            });
-        }
-        Ok(())
+            if index.manifests.len() == before {
+                return Err(StoreError::NotFound {
+                    reference: reference.to_string(),
+                });
+            }
+            Ok(())
+        })
     }
 }
 

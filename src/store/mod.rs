@@ -1,9 +1,14 @@
 //! Where artifacts live: an OCI image layout on disk or a registry, behind one type.
 
 mod layout;
+mod tags;
 
 pub(crate) use layout::write_atomic;
 pub use layout::{Layout, LayoutStore};
+pub use tags::{
+    MANIFEST_BLOB_RETRIES, MANIFEST_BLOB_RETRY_WAIT, MAX_MERGE_ROUNDS, REGISTRY_SETTLE_FACTOR,
+    REGISTRY_SETTLE_MAX, REGISTRY_SETTLE_MIN, TagCondition, TagWrite, TaggedManifest,
+};
 
 use crate::artifact::{Descriptor, Digest};
 use crate::registry::{Credential, Progress, RegistryStore, RetryPolicy, TransportOptions};
@@ -229,6 +234,27 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
+    /// Another writer moved a registry tag just after this one wrote it.
+    #[error(
+        "another push moved {reference} {} just after this one pointed it at {ours}",
+        theirs.as_ref().map_or_else(|| "away".to_string(), |d| format!("to {d}"))
+    )]
+    TagRace {
+        /// The tag.
+        reference: String,
+        /// What this writer pointed it at.
+        ours: Digest,
+        /// What it points at now (`None`: it is gone).
+        theirs: Option<Digest>,
+    },
+    /// Other writers kept changing a tag while this one tried to merge into it.
+    #[error("{reference} kept changing while packctl merged into it, {rounds} times")]
+    TagContended {
+        /// The tag.
+        reference: String,
+        /// How many merges were written.
+        rounds: usize,
+    },
 }
 
 /// One error of a registry's error body: `{"code", "message", "detail"}`.
@@ -304,6 +330,12 @@ impl StoreError {
             StoreError::NoCatalog { .. } => Some(
                 "this registry (ECR and GHCR among them) keeps its catalog private; name the pack with -n NAME".into(),
             ),
+            StoreError::TagRace { .. } => Some(
+                "two writers pushed this tag at the same time and the other one won (a registry cannot refuse a tag write atomically); `packctl pack inspect` shows what it holds; push again, with -f to replace it".into(),
+            ),
+            StoreError::TagContended { .. } => {
+                Some("other writers changed it at the same time; run the command again".into())
+            }
             _ => None,
         }
     }
