@@ -71,6 +71,20 @@ pub enum Error {
         /// What it holds.
         value: String,
     },
+    /// The built manifest is over the size registries and packctl accept.
+    #[error(
+        "the manifest of {reference} would be {size} bytes ({layers} layers); registries and packctl accept at most {limit}"
+    )]
+    ManifestTooLarge {
+        /// What was to be pushed.
+        reference: String,
+        /// The manifest's size.
+        size: u64,
+        /// How many layers it lists.
+        layers: usize,
+        /// The cap, [`crate::artifact::MAX_MANIFEST_SIZE`].
+        limit: u64,
+    },
     /// A local file or folder cannot be read or written.
     #[error("cannot read or write `{}`", path.display())]
     Io {
@@ -108,6 +122,10 @@ impl Error {
             ),
             Error::BadEpoch { .. } => Some("unset it, or set it to `date +%s` output".into()),
             Error::Io { .. } => None,
+            Error::ManifestTooLarge { .. } => Some(
+                "every file is a layer: put many small files in a folder named in `ansibleRoles` (packed as one layer), or push with --format archive (one layer for the whole pack); nothing was uploaded"
+                    .into(),
+            ),
         }
     }
 

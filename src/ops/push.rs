@@ -1,7 +1,7 @@
 //! Pushing a pack: build its artifact, send the blobs the store lacks, then the manifest.
 
 use super::Transfer;
-use crate::artifact::{self, Artifact, BlobSource, BuildOptions, Digest};
+use crate::artifact::{self, Artifact, BlobSource, BuildOptions, Digest, MAX_MANIFEST_SIZE};
 use crate::error::Error;
 use crate::pack::{Finding, Pack};
 use crate::progress::{SharedReporter, blob_progress};
@@ -88,7 +88,7 @@ pub async fn push(
 
 /// Pushes a built artifact under `repository:tag`, following the `-f` rules.
 ///
-/// Whether the tag may be written is
+/// The manifest's size is checked before anything is sent. Whether the tag may be written is
 /// checked first to fail fast, and again when the tag is written (see
 /// [`Store::put_manifest_if`]): of several pushes of one version without `-f`, one wins and
 /// the others are refused.
@@ -101,6 +101,15 @@ pub async fn push_artifact(
     reporter: &SharedReporter,
 ) -> Result<PushOutcome, Error> {
     let reference = store.reference(repository, tag);
+    let size = artifact.manifest_bytes.len() as u64;
+    if size > MAX_MANIFEST_SIZE {
+        return Err(Error::ManifestTooLarge {
+            reference,
+            size,
+            layers: artifact.manifest.layers.len(),
+            limit: MAX_MANIFEST_SIZE,
+        });
+    }
     let ours = &artifact.digest;
     let refused = |existing: Digest| Error::TagExists {
         reference: reference.clone(),
