@@ -549,3 +549,88 @@ fn a_signed_payload_of_another_type_is_refused() {
     verify(&sandbox, "hello-chart:0.1.0", s(&public), &store_arg)
         .fails_with(&["its type is `cosign container image attestation`"]);
 }
+
+#[test]
+fn malformed_signature_layers_are_skipped_and_named() {
+    let sandbox = Sandbox::new();
+    let root_dir = sandbox.path().join("store");
+    let store_arg = format!("oci:{}", root_dir.display());
+    let (private, public) = generate(&sandbox, "k", "");
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            &store_arg,
+        ])
+        .success();
+    let digest = Digest::parse(&digest_of(&run.stdout)).unwrap();
+    sign(&sandbox, "", "hello-chart:0.1.0", s(&private), &store_arg).success();
+
+    let store = Store::Layout(packctl::store::LayoutStore::new(&root_dir));
+    let repository = "spectro-packs/archive/hello-chart";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let valid = runtime.block_on(async {
+        let tag = cosign::signature_tag(&digest);
+        let sig = store.resolve(repository, &tag).await.unwrap().unwrap();
+        let bytes = store.fetch_manifest(repository, &sig.digest).await.unwrap();
+        Manifest::from_slice(&bytes).unwrap().layers.remove(0)
+    });
+    let with_signature = |text: &str| {
+        let mut layer = valid.clone();
+        layer
+            .annotations
+            .insert(cosign::SIGNATURE_ANNOTATION.into(), text.into());
+        layer
+    };
+    let mut unannotated = valid.clone();
+    unannotated.annotations.clear();
+    let missing = Descriptor::new(cosign::SIMPLESIGNING, Digest::of(b"gone"), 4)
+        .annotate(cosign::SIGNATURE_ANNOTATION, "AAAA");
+    let huge = Descriptor::new(cosign::SIMPLESIGNING, Digest::of(b"huge"), 2 << 20)
+        .annotate(cosign::SIGNATURE_ANNOTATION, "AAAA");
+    let bad = vec![
+        unannotated,
+        with_signature("not base64!"),
+        with_signature("AAAA"),
+        missing,
+        huge,
+    ];
+    let reasons = [
+        "has no dev.cosignproject.cosign/signature annotation",
+        "is not base64",
+        "is not a DER ECDSA signature",
+        "does not exist",
+        "over the 1 MiB cap",
+    ];
+    let put = |layers: Vec<Descriptor>| {
+        runtime.block_on(async {
+            packctl::sign::put_signatures(&store, repository, &digest, layers)
+                .await
+                .unwrap();
+        })
+    };
+
+    // Bad layers before the valid one do not hide it; each is named in a warning.
+    let mut layers = bad.clone();
+    layers.push(valid.clone());
+    put(layers);
+    let run = verify(&sandbox, "hello-chart:0.1.0", s(&public), &store_arg).success();
+    assert!(run.stderr.contains("verified "), "{}", run.stderr);
+    for reason in reasons {
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.starts_with("warning: skipped a signature") && l.contains(reason)),
+            "no warning with {reason:?}:\n{}",
+            run.stderr
+        );
+    }
+
+    // With no valid layer, the error says why each one was skipped.
+    put(bad);
+    let mut needles = vec!["none of the 5 signature(s)"];
+    needles.extend(reasons);
+    verify(&sandbox, "hello-chart:0.1.0", s(&public), &store_arg).fails_with(&needles);
+}

@@ -90,23 +90,47 @@ pub enum SignError {
         signed: String,
     },
     /// No signature verifies with the key.
-    #[error("none of the {count} signature(s) of {reference} verifies with `{key}`")]
+    #[error(
+        "none of the {count} signature(s) of {reference} verifies with `{key}`{}",
+        describe_skipped(skipped)
+    )]
     NotVerified {
         /// The signed reference.
         reference: String,
         /// The public key.
         key: String,
-        /// How many signatures were checked.
+        /// How many signatures were looked at.
         count: usize,
+        /// The ones that could not be checked, and why.
+        skipped: Vec<SkippedSignature>,
     },
-    /// A signature layer is malformed.
-    #[error("a signature of {reference} is malformed: {reason}")]
-    BadSignature {
-        /// The signed reference.
-        reference: String,
-        /// Why.
-        reason: String,
-    },
+}
+
+/// `; N skipped:` and one line per skipped signature, or nothing.
+fn describe_skipped(skipped: &[SkippedSignature]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("; {} could not be checked:", skipped.len());
+    for s in skipped {
+        out.push_str(&format!("\n  {s}"));
+    }
+    out
+}
+
+/// A signature layer that could not be checked, and why; the others are checked all the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedSignature {
+    /// The layer's digest (its payload's).
+    pub layer: Digest,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "layer {}: {}", self.layer, self.reason)
+    }
 }
 
 impl SignError {
@@ -127,10 +151,12 @@ impl SignError {
             SignError::DigestMismatch { .. } => {
                 "the tag was moved after it was signed; do not trust it until it is signed again".into()
             }
+            SignError::NotVerified { count, skipped, .. } if skipped.len() == *count => {
+                "the signature manifest was damaged or altered; do not trust the pack until it is signed again".into()
+            }
             SignError::NotVerified { .. } => {
                 "the pack was signed with another key, or a signature was altered; do not trust it".into()
             }
-            SignError::BadSignature { .. } => "the signature manifest was damaged or altered".into(),
             SignError::Read { .. } | SignError::Write { .. } => return None,
         })
     }
@@ -275,6 +301,9 @@ pub struct Verified {
     pub digest: Digest,
     /// How many signatures verify with the key.
     pub signatures: usize,
+    /// Signature layers that could not be checked, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedSignature>,
 }
 
 /// Verifies that a signature by `key` covers exactly the manifest `located` resolves to.
@@ -285,7 +314,7 @@ pub async fn verify(
     key_name: &str,
 ) -> Result<Verified, Error> {
     let resolved = resolve(store, located).await?;
-    let signatures = verify_digest(
+    let check = verify_digest(
         store,
         &resolved.repository,
         &resolved.descriptor.digest,
@@ -297,11 +326,33 @@ pub async fn verify(
     Ok(Verified {
         reference: resolved.reference,
         digest: resolved.descriptor.digest,
-        signatures,
+        signatures: check.verified,
+        skipped: check.skipped,
     })
 }
 
-/// Checks the signatures of `digest` in `repository`; the count that verify with `key`.
+/// What the signatures of a manifest say about one key, when at least one verifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureCheck {
+    /// How many signatures verify with the key.
+    pub verified: usize,
+    /// Signature layers that could not be checked, and why.
+    pub skipped: Vec<SkippedSignature>,
+}
+
+/// What one signature layer says.
+enum Verdict {
+    /// The key signed it; the digest its payload names.
+    Covers(String),
+    /// The key did not sign it.
+    OtherKey,
+}
+
+/// Checks the signatures of `digest` in `repository` against `key`.
+///
+/// A layer that cannot be checked (malformed, missing, over the cap) is skipped, so one bad
+/// layer does not hide a valid signature; it fails only when none verifies, and then names
+/// each skipped layer and why.
 pub async fn verify_digest(
     store: &Store,
     repository: &str,
@@ -309,7 +360,7 @@ pub async fn verify_digest(
     reference: &str,
     key: &VerifyingKey,
     key_name: &str,
-) -> Result<usize, Error> {
+) -> Result<SignatureCheck, Error> {
     let tag = cosign::signature_tag(digest);
     let Some(signature_manifest) = store.resolve(repository, &tag).await? else {
         return Err(SignError::NoSignatures {
@@ -323,15 +374,9 @@ pub async fn verify_digest(
         .fetch_manifest(repository, &signature_manifest.digest)
         .await?;
     let manifest = parse_manifest(&store.reference(repository, &tag), &bytes)?;
-    let bad = |reason: String| -> Error {
-        SignError::BadSignature {
-            reference: reference.to_string(),
-            reason,
-        }
-        .into()
-    };
     let mut checked = 0;
     let mut verified = 0;
+    let mut skipped = Vec::new();
     let mut other_digest = None;
     for layer in manifest
         .layers
@@ -339,36 +384,14 @@ pub async fn verify_digest(
         .filter(|l| l.media_type == cosign::SIMPLESIGNING)
     {
         checked += 1;
-        if layer.size > MAX_PAYLOAD {
-            return Err(bad(format!(
-                "a payload of {} bytes is over the 1 MiB cap",
-                layer.size
-            )));
-        }
-        let payload = read_blob(store, repository, layer).await?;
-        let Some(encoded) = layer.annotations.get(cosign::SIGNATURE_ANNOTATION) else {
-            return Err(bad(format!(
-                "layer {} has no {} annotation",
-                layer.digest,
-                cosign::SIGNATURE_ANNOTATION
-            )));
-        };
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|e| bad(format!("its signature is not base64: {e}")))?;
-        let Ok(signature) = Signature::from_der(&der) else {
-            return Err(bad("its signature is not a DER ECDSA signature".into()));
-        };
-        if key.verify(&payload, &signature).is_err() {
-            continue;
-        }
-        // Only a payload the key really signed says what the signature covers.
-        let covered = cosign::payload_digest(&payload)
-            .map_err(|reason| bad(format!("its payload is refused: {reason}")))?;
-        if covered == digest.as_str() {
-            verified += 1;
-        } else {
-            other_digest = Some(covered);
+        match check_layer(store, repository, layer, key).await? {
+            Ok(Verdict::Covers(covered)) if covered == digest.as_str() => verified += 1,
+            Ok(Verdict::Covers(covered)) => other_digest = Some(covered),
+            Ok(Verdict::OtherKey) => {}
+            Err(reason) => skipped.push(SkippedSignature {
+                layer: layer.digest.clone(),
+                reason,
+            }),
         }
     }
     if checked == 0 {
@@ -380,7 +403,7 @@ pub async fn verify_digest(
         .into());
     }
     if verified > 0 {
-        return Ok(verified);
+        return Ok(SignatureCheck { verified, skipped });
     }
     Err(match other_digest {
         Some(signed) => SignError::DigestMismatch {
@@ -392,9 +415,53 @@ pub async fn verify_digest(
             reference: reference.to_string(),
             key: key_name.to_string(),
             count: checked,
+            skipped,
         },
     }
     .into())
+}
+
+/// Checks one signature layer: `Err(reason)` when it cannot be checked. Only a failure to
+/// reach the store is an error of the whole verification.
+async fn check_layer(
+    store: &Store,
+    repository: &str,
+    layer: &Descriptor,
+    key: &VerifyingKey,
+) -> Result<Result<Verdict, String>, Error> {
+    if layer.size > MAX_PAYLOAD {
+        return Ok(Err(format!(
+            "its payload of {} bytes is over the 1 MiB cap",
+            layer.size
+        )));
+    }
+    let payload = match read_blob(store, repository, layer).await {
+        Ok(payload) => payload,
+        Err(Error::Store(e @ (StoreError::NotFound { .. } | StoreError::Damaged { .. }))) => {
+            return Ok(Err(e.to_string()));
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(encoded) = layer.annotations.get(cosign::SIGNATURE_ANNOTATION) else {
+        return Ok(Err(format!(
+            "it has no {} annotation",
+            cosign::SIGNATURE_ANNOTATION
+        )));
+    };
+    let der = match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
+        Ok(der) => der,
+        Err(e) => return Ok(Err(format!("its signature is not base64: {e}"))),
+    };
+    let Ok(signature) = Signature::from_der(&der) else {
+        return Ok(Err("its signature is not a DER ECDSA signature".into()));
+    };
+    if key.verify(&payload, &signature).is_err() {
+        return Ok(Ok(Verdict::OtherKey));
+    }
+    // Only a payload the key really signed says what the signature covers.
+    Ok(cosign::payload_digest(&payload)
+        .map(Verdict::Covers)
+        .map_err(|reason| format!("its payload is refused: {reason}")))
 }
 
 async fn read_blob(store: &Store, repository: &str, layer: &Descriptor) -> Result<Vec<u8>, Error> {

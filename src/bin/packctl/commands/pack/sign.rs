@@ -44,6 +44,12 @@ pub fn verify(args: VerifyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (store, located) = locate(&args.reference, &args.store)?;
     let name = args.key.display().to_string();
     let verified = block_on(sign::verify(&store, &located, &key, &name))??;
+    for skipped in &verified.skipped {
+        printer.status(format_args!(
+            "warning: skipped a signature of {}: {skipped}",
+            verified.reference
+        ));
+    }
     printer.status(format_args!(
         "verified {}@{}: {} signature(s) by {name}",
         verified.reference, verified.digest, verified.signatures
