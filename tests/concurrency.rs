@@ -329,3 +329,55 @@ fn signers_at_once_on_a_registry_all_keep_their_signature() {
     );
     assert_eq!(Manifest::from_slice(&bytes).unwrap().layers.len(), WRITERS);
 }
+
+#[test]
+fn one_tag_added_at_once_to_many_versions_has_one_winner() {
+    let sandbox = Sandbox::new();
+    let dirs = variants(&sandbox, "v", WRITERS, |i| format!("2.0.{i}"));
+    let root = sandbox.path().join("store");
+    let store = format!("oci:{}", root.display());
+    for run in push_all(&sandbox, &dirs, &store) {
+        run.success();
+    }
+    let runs = run_together(
+        (0..WRITERS)
+            .map(|i| {
+                let mut cmd = sandbox.command();
+                cmd.args([
+                    "pack",
+                    "tag",
+                    "add",
+                    &format!("hello-chart:2.0.{i}"),
+                    "stable",
+                    "-r",
+                    &store,
+                ]);
+                cmd
+            })
+            .collect(),
+    );
+    let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one tag add may win:\n{}",
+        runs.iter()
+            .map(Run::transcript)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for run in runs.iter().filter(|r| r.code != 0) {
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stderr.contains("already holds another pack"),
+            "{}",
+            run.transcript()
+        );
+    }
+    let stable: Vec<_> = layout_tags(&root.join("spectro-packs/archive/hello-chart"))
+        .into_iter()
+        .filter(|(tag, _)| tag == "stable")
+        .map(|(_, digest)| digest)
+        .collect();
+    assert_eq!(stable, [digest_of(&winners[0].stdout)]);
+}

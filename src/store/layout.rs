@@ -581,4 +581,93 @@ mod tests {
         );
         assert!(store.repositories("nothing").unwrap().is_empty());
     }
+
+    fn manifest_descriptor(bytes: &[u8]) -> Descriptor {
+        Descriptor::new(media_type::MANIFEST, Digest::of(bytes), bytes.len() as u64)
+    }
+
+    #[test]
+    fn conditional_tag_writes_and_replacements() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::at(dir.path().join("repo"));
+        let (a, b) = (br#"{"a":1}"#.as_slice(), br#"{"b":1}"#.as_slice());
+        let (da, db) = (manifest_descriptor(a), manifest_descriptor(b));
+
+        let write = layout
+            .put_manifest_if(&da, a, "t", &TagCondition::Absent)
+            .unwrap();
+        assert_eq!(write, TagWrite::Written { previous: None });
+        let write = layout
+            .put_manifest_if(&db, b, "t", &TagCondition::Absent)
+            .unwrap();
+        assert_eq!(
+            write,
+            TagWrite::Refused {
+                current: Some(da.digest.clone())
+            }
+        );
+        let index_before = fs::read(layout.dir().join(INDEX_JSON)).unwrap();
+        let write = layout
+            .put_manifest_if(&db, b, "t", &TagCondition::Is(db.digest.clone()))
+            .unwrap();
+        assert!(matches!(write, TagWrite::Refused { .. }));
+        assert_eq!(
+            fs::read(layout.dir().join(INDEX_JSON)).unwrap(),
+            index_before,
+            "a refused write changed index.json"
+        );
+        let write = layout
+            .put_manifest_if(&db, b, "t", &TagCondition::Is(da.digest.clone()))
+            .unwrap();
+        assert_eq!(
+            write,
+            TagWrite::Written {
+                previous: Some(da.digest.clone())
+            }
+        );
+        assert_eq!(layout.resolve("t").unwrap().unwrap().digest, db.digest);
+
+        // A replacement sees what the tag holds, and keeping it writes nothing.
+        let kept = layout
+            .replace_tagged("t", "x", |current| {
+                assert_eq!(current.map(|c| &c[..]), Some(b));
+                Ok::<_, StoreError>(None)
+            })
+            .unwrap();
+        assert_eq!(kept.unwrap().digest, db.digest);
+        let replaced = layout
+            .replace_tagged("t", "x", |_| {
+                Ok::<_, StoreError>(Some(TaggedManifest {
+                    descriptor: da.clone(),
+                    bytes: Bytes::copy_from_slice(a),
+                    blobs: vec![(manifest_descriptor(b"{}"), Bytes::from_static(b"{}"))],
+                }))
+            })
+            .unwrap();
+        assert_eq!(replaced.unwrap().digest, da.digest);
+        assert_eq!(layout.tags().unwrap(), ["t"]);
+        assert!(layout.has_blob(&Digest::of(b"{}"), 2));
+    }
+
+    #[test]
+    fn creators_at_once_share_one_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let layout = Layout::at(root.join("repo"));
+                std::thread::spawn(move || {
+                    let bytes = format!(r#"{{"n":{i}}}"#).into_bytes();
+                    let d = manifest_descriptor(&bytes);
+                    layout
+                        .put_manifest_if(&d, &bytes, &format!("v{i}"), &TagCondition::Absent)
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), TagWrite::Written { previous: None });
+        }
+        assert_eq!(Layout::at(root.join("repo")).tags().unwrap().len(), 16);
+    }
 }
