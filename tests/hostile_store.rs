@@ -238,6 +238,38 @@ fn a_blob_that_is_a_link_to_a_device_is_refused() {
 }
 
 #[test]
+fn a_refused_pull_removes_the_folders_it_made_for_the_target() {
+    let scene = Scene::new();
+    let c = &scene.crafted;
+    let mut layers = c.pack_files();
+    let digest = Digest::of(b"a link in place of a blob");
+    std::os::unix::fs::symlink("/dev/zero", c.layout.blob_path(&digest)).unwrap();
+    layers.push(
+        Descriptor::new(media_type::FILE, digest, 10).annotate(annotation::TITLE, "zeros.bin"),
+    );
+    c.tag(&c.manifest(c.oras_config(), layers));
+    let target = scene.pulls().join("new/deeper/out");
+    let (run, _) = run(
+        &scene.sandbox,
+        &[
+            "pack",
+            "pull",
+            "hostile:1.0.0",
+            target.to_str().unwrap(),
+            "-r",
+            &scene.location(),
+        ],
+        &[],
+    );
+    run.fails_with(&["not a regular file"]);
+    assert!(
+        listing(&scene.pulls()).is_empty(),
+        "{:?}",
+        listing(&scene.pulls())
+    );
+}
+
+#[test]
 fn a_blob_that_is_a_pipe_is_refused() {
     let scene = Scene::new();
     let c = &scene.crafted;

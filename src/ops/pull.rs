@@ -125,7 +125,9 @@ pub async fn pull(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|source| Error::Io {
+    // Declared before the temporary folders, so dropped after them: on failure the
+    // folders this pull made for the target are removed once they are empty again.
+    let mut made = MadeFolders::create(&parent).map_err(|source| Error::Io {
         path: parent.clone(),
         source,
     })?;
@@ -209,7 +211,46 @@ pub async fn pull(
             }
         });
     }
+    made.keep();
     Ok(outcome)
+}
+
+/// The folders above a pull's target that the pull had to create.
+struct MadeFolders {
+    /// Deepest first.
+    made: Vec<PathBuf>,
+    keep: bool,
+}
+
+impl MadeFolders {
+    fn create(dir: &Path) -> std::io::Result<MadeFolders> {
+        let mut made = Vec::new();
+        let mut at = Some(dir);
+        while let Some(d) = at {
+            if d.as_os_str().is_empty() || d.symlink_metadata().is_ok() {
+                break;
+            }
+            made.push(d.to_path_buf());
+            at = d.parent();
+        }
+        fs::create_dir_all(dir)?;
+        Ok(MadeFolders { made, keep: false })
+    }
+
+    fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for MadeFolders {
+    fn drop(&mut self) {
+        if !self.keep {
+            // Only empty folders go: anything another program put there meanwhile stays.
+            for dir in &self.made {
+                let _ = fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 /// The target must not exist, or be an empty folder.
