@@ -466,6 +466,20 @@ fn inspecting_fifteen_thousand_layers_is_quick() {
 }
 
 #[test]
+fn fifteen_thousand_layers_pull_only_under_a_raised_cap() {
+    let scene = Scene::new();
+    many_layers(&scene, 15_000);
+    scene.refused(&[], &["15005 layers", "at most 10000"]);
+    let (run, elapsed) = scene.pull(&[("PACKCTL_MAX_LAYERS", "20000".into())]);
+    let run = run.success();
+    assert!(run.stderr.contains("15.7 KiB written"), "{}", run.stderr);
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "the pull took {elapsed:?}"
+    );
+}
+
+#[test]
 fn a_corrupted_source_blob_is_blamed_on_the_source() {
     let sandbox = Sandbox::new();
     let from = sandbox.path().join("from");

@@ -748,4 +748,41 @@ mod tests {
         layers.push(layer("d5/f-g", "text/plain"));
         assert!(plan(&manifest(layers)).is_ok());
     }
+    #[test]
+    fn configs_must_match_their_encoding() {
+        let pack_json = br#"{"name":"p"}"#;
+        let pack_layer = Descriptor::new(media_type::CONFIG, Digest::of(pack_json), 12)
+            .annotate(annotation::TITLE, "pack.json");
+        let mut structured = manifest(vec![pack_layer.clone()]);
+        structured.config = Descriptor::new(media_type::CONFIG, Digest::of(pack_json), 12);
+        let p = plan(&structured).unwrap();
+        assert_eq!(check_config(&structured, &p), Ok(()));
+        assert_eq!(check_config_bytes(&structured, &p, pack_json), Ok(()));
+        assert!(check_config_bytes(&structured, &p, b"[1]").is_err());
+        assert!(check_config_bytes(&structured, &p, b"name: p").is_err());
+
+        let mut other = structured.clone();
+        other.config = Descriptor::new(media_type::CONFIG, Digest::of(b"{}"), 2);
+        let err = check_config(&other, &plan(&other).unwrap()).unwrap_err();
+        assert!(err.contains("not the pack.json layer"), "{err}");
+
+        let mut typed = structured.clone();
+        typed.artifact_type = Some(media_type::PACK.into());
+        typed.config.media_type = media_type::UNKNOWN_CONFIG.into();
+        let err = check_config(&typed, &plan(&typed).unwrap()).unwrap_err();
+        assert!(err.contains("media type"), "{err}");
+
+        let archive = manifest(vec![layer("p-1.0.0.tar.gz", media_type::TAR)]);
+        let p = plan(&archive).unwrap();
+        assert_eq!(check_config(&archive, &p), Ok(()));
+        let mut odd = archive.clone();
+        odd.config = Descriptor::new(media_type::UNKNOWN_CONFIG, Digest::of(b"{ }"), 3);
+        assert!(check_config(&odd, &p).is_err());
+
+        let mut files = manifest(vec![layer("a.txt", "text/plain")]);
+        let p = plan(&files).unwrap();
+        assert!(check_config_bytes(&files, &p, b"not json").is_err());
+        files.config.media_type = "text/plain".into();
+        assert_eq!(check_config_bytes(&files, &p, b"not json"), Ok(()));
+    }
 }
