@@ -286,6 +286,34 @@ fn a_blob_that_is_a_pipe_is_refused() {
 }
 
 #[test]
+fn a_blob_that_is_a_device_is_refused() {
+    let scene = Scene::new();
+    let c = &scene.crafted;
+    let mut layers = c.pack_files();
+    let digest = Digest::of(b"a device node in place of a blob");
+    let path = c.layout.blob_path(&digest);
+    // The node is /dev/zero's (character device 1:5); making one needs CAP_MKNOD.
+    let made = Command::new("mknod")
+        .arg(&path)
+        .args(["c", "1", "5"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    if !made.success() {
+        eprintln!("skipped: this user may not make device nodes");
+        return;
+    }
+    layers.push(
+        Descriptor::new(media_type::FILE, digest, 64 << 20).annotate(annotation::TITLE, "dev"),
+    );
+    c.tag(&c.manifest(c.oras_config(), layers));
+    scene.refused(
+        &[],
+        &[path.to_str().unwrap(), "is a device, not a regular file"],
+    );
+}
+
+#[test]
 fn a_manifest_that_is_a_link_to_a_device_is_refused() {
     let scene = Scene::new();
     let c = &scene.crafted;
