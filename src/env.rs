@@ -29,4 +29,11 @@ impl EnvVars {
     pub const COSIGN_PASSWORD: &'static str = "COSIGN_PASSWORD";
     /// Seconds since 1970 for `org.opencontainers.image.created`; unset, no time is recorded.
     pub const SOURCE_DATE_EPOCH: &'static str = "SOURCE_DATE_EPOCH";
+    /// The most layers `pack pull` accepts (default 10,000).
+    pub const PACKCTL_MAX_LAYERS: &'static str = "PACKCTL_MAX_LAYERS";
+    /// The most bytes of layers `pack pull` writes, a blob counted once per title that names
+    /// it (default 8 GiB).
+    pub const PACKCTL_MAX_PULL_BYTES: &'static str = "PACKCTL_MAX_PULL_BYTES";
+    /// The most bytes `pack pull` unpacks from tar layers (default 8 GiB).
+    pub const PACKCTL_MAX_UNPACKED_BYTES: &'static str = "PACKCTL_MAX_UNPACKED_BYTES";
 }

@@ -57,6 +57,39 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A pull would go over one of its caps; nothing was fetched.
+    #[error("{reference} {what}; a pull {cap}")]
+    PullLimit {
+        /// The manifest.
+        reference: String,
+        /// What the manifest asks for (`has 12000 layers`).
+        what: String,
+        /// The cap (`takes at most 10000 layers`).
+        cap: String,
+        /// The environment variable that sets the cap for the command line.
+        setting: &'static str,
+    },
+    /// The config blob is not what the artifact's encoding requires.
+    #[error("the config blob {digest} of {reference} is refused: {reason}")]
+    BadConfig {
+        /// The manifest.
+        reference: String,
+        /// The config's digest.
+        digest: Digest,
+        /// Why.
+        reason: String,
+    },
+    /// The config blob cannot be fetched.
+    #[error("cannot read the config blob {digest} of {reference}")]
+    ConfigUnreadable {
+        /// The manifest.
+        reference: String,
+        /// The config's digest.
+        digest: Digest,
+        /// The cause.
+        #[source]
+        source: Box<Error>,
+    },
     /// The pulled folder fails validation.
     #[error("the pack pulled from {reference} is invalid; nothing was written")]
     PulledInvalid {
@@ -102,6 +135,13 @@ impl Error {
         match self {
             Error::Pack(e) => e.hint(),
             Error::Store(e) => e.hint(),
+            Error::Artifact(ArtifactError::Limit {
+                what: "unpacked bytes",
+                ..
+            }) => Some(format!(
+                "if you trust the artifact, raise the cap: {}=N packctl pack pull …",
+                crate::env::EnvVars::PACKCTL_MAX_UNPACKED_BYTES
+            )),
             Error::Artifact(_) => Some(
                 "the artifact is damaged or was not made for packs; nothing was written".into(),
             ),
@@ -116,6 +156,19 @@ impl Error {
                 Some("choose a new folder, or remove the existing one first".into())
             }
             Error::BadManifest { .. } => None,
+            Error::PullLimit {
+                reference, setting, ..
+            } => Some(format!(
+                "if you trust {reference}, raise the cap: {setting}=N packctl pack pull …"
+            )),
+            Error::BadConfig { .. } => Some(
+                "the artifact was not made by packctl or `oras push`, or was changed since; nothing was written"
+                    .into(),
+            ),
+            Error::ConfigUnreadable { .. } => Some(
+                "the store lacks the config blob or holds a damaged copy; push the pack again"
+                    .into(),
+            ),
             Error::PulledInvalid { .. } => Some(
                 "pass --no-validate to write it anyway, and `packctl pack validate` it there"
                     .into(),

@@ -293,7 +293,8 @@ pub enum CopyError {
 }
 
 /// Copies `reader` into `writer` (flushing it), checking the bytes against `expected` and
-/// `size` as they pass: a blob longer than announced stops as soon as it overflows.
+/// `size` as they pass: at most `size + 1` bytes are read, so a blob longer than announced
+/// (an endless body, a link to a device) stops as soon as it overflows.
 pub async fn copy_verified<R, W>(
     reader: R,
     writer: &mut W,
@@ -304,8 +305,11 @@ where
     R: AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
 {
-    use tokio::io::AsyncWriteExt;
-    let mut verifying = VerifyingReader::new(reader, expected.clone(), size);
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // One byte past the size is enough to tell a blob is too long; the source is never
+    // asked for more, however much it would send.
+    let limited = reader.take(size.saturating_add(1));
+    let mut verifying = VerifyingReader::new(limited, expected.clone(), size);
     match tokio::io::copy(&mut verifying, writer).await {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -388,5 +392,34 @@ mod tests {
                 actual: 10
             })
         ));
+    }
+    /// Counts the bytes it hands out.
+    struct Counting<R>(R, std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+    impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let poll = Pin::new(&mut self.0).poll_read(cx, buf);
+            let n = (buf.filled().len() - before) as u64;
+            self.1.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            poll
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endless_source_is_read_only_one_byte_past_its_size() {
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let endless = Counting(tokio::io::repeat(0), read.clone());
+        let mut out = Vec::new();
+        let err = copy_verified(endless, &mut out, &Digest::of(&[0; 1000]), 1000)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CopyError::Content(_)), "{err}");
+        assert_eq!(read.load(std::sync::atomic::Ordering::Relaxed), 1001);
+        assert!(out.len() <= 1000);
     }
 }

@@ -101,7 +101,7 @@ pub fn plan(manifest: &Manifest) -> Result<Plan, ArtifactError> {
     }
     let mut steps = Vec::new();
     let mut skipped = Vec::new();
-    let mut claimed: Vec<String> = Vec::new();
+    let mut claimed = Claimed::default();
     for layer in &manifest.layers {
         let Some(title) = layer.title() else {
             skipped.push(layer.clone());
@@ -117,18 +117,13 @@ pub fn plan(manifest: &Manifest) -> Result<Plan, ArtifactError> {
                 .get(annotation::ORAS_UNPACK)
                 .map(String::as_str)
                 == Some("true");
-        // Two layers clash when they name the same path or one lies inside the other.
-        if let Some(other) = claimed.iter().find(|other| {
-            **other == path
-                || path.starts_with(&format!("{other}/"))
-                || other.starts_with(&format!("{path}/"))
-        }) {
+        if let Some(other) = claimed.clash(&path) {
             return Err(ArtifactError::Conflict {
-                first: other.clone(),
+                first: other,
                 second: path,
             });
         }
-        claimed.push(path.clone());
+        claimed.insert(path.clone());
         steps.push(if folder {
             Step::Folder {
                 layer: layer.clone(),
@@ -161,6 +156,39 @@ pub fn plan(manifest: &Manifest) -> Result<Plan, ArtifactError> {
         steps,
         skipped,
     })
+}
+
+/// The paths layers have claimed so far, sorted so that a clash is found in O(log n).
+#[derive(Default)]
+struct Claimed(BTreeSet<String>);
+
+impl Claimed {
+    /// A claimed path that `path` would overwrite: the same path, a folder above it, or a
+    /// path inside it.
+    fn clash(&self, path: &str) -> Option<String> {
+        if self.0.contains(path) {
+            return Some(path.to_string());
+        }
+        let mut end = path.len();
+        while let Some(slash) = path[..end].rfind('/') {
+            if self.0.contains(&path[..slash]) {
+                return Some(path[..slash].to_string());
+            }
+            end = slash;
+        }
+        // Paths inside `path` sort right after `path/`, before anything that does not
+        // start with it.
+        let inside = format!("{path}/");
+        self.0
+            .range(inside.clone()..)
+            .next()
+            .filter(|other| other.starts_with(&inside))
+            .cloned()
+    }
+
+    fn insert(&mut self, path: String) {
+        self.0.insert(path);
+    }
 }
 
 fn is_archive(manifest: &Manifest) -> bool {
@@ -202,32 +230,150 @@ pub fn check_title(title: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Caps on what unpacking may write, shared across the layers of one pull.
+/// The most layers a pull accepts. Packs have tens; a manifest under the 4 MiB cap can name
+/// about 25,000, each a file to write.
+pub const MAX_LAYERS: usize = 10_000;
+
+/// The most bytes of layers a pull may write, every title counted: a blob named by three
+/// titles counts three times, as it is written three times.
+pub const MAX_PULL_BYTES: u64 = 8 << 30;
+
+/// The most bytes of files unpacked from tar layers in one pull.
+pub const MAX_UNPACKED_BYTES: u64 = 8 << 30;
+
+/// The most tar entries unpacked in one pull.
+pub const MAX_TAR_ENTRIES: u64 = 100_000;
+
+/// The most bytes after the end of a tar layer's archive (zero padding, usually a few KiB).
+pub const MAX_TAR_TRAILER: u64 = 1 << 20;
+
+/// The largest config blob packctl reads: pack.json, or `{}`.
+pub const MAX_CONFIG_SIZE: u64 = super::MAX_MANIFEST_SIZE;
+
+/// Caps on what a pull may fetch and write, checked before work starts where the manifest
+/// tells enough, and counted while tar layers unpack.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Most bytes of files unpacked from tar layers.
+    /// Most bytes of files unpacked from tar layers ([`MAX_UNPACKED_BYTES`]).
     pub max_bytes: u64,
-    /// Most tar entries.
+    /// Most tar entries ([`MAX_TAR_ENTRIES`]).
     pub max_entries: u64,
+    /// Most layers in the manifest ([`MAX_LAYERS`]).
+    pub max_layers: usize,
+    /// Most bytes of layers written, repeats included ([`MAX_PULL_BYTES`]).
+    pub max_pull_bytes: u64,
     bytes: u64,
     entries: u64,
 }
 
 impl Limits {
-    /// The defaults: 8 GiB and 100,000 entries.
+    /// Caps on unpacked bytes and tar entries, with the default layer and pull caps.
     pub fn new(max_bytes: u64, max_entries: u64) -> Self {
         Limits {
             max_bytes,
             max_entries,
+            max_layers: MAX_LAYERS,
+            max_pull_bytes: MAX_PULL_BYTES,
             bytes: 0,
             entries: 0,
         }
+    }
+
+    /// Another cap on the layer count.
+    pub fn with_max_layers(mut self, max_layers: usize) -> Self {
+        self.max_layers = max_layers;
+        self
+    }
+
+    /// Another cap on the bytes of layers written.
+    pub fn with_max_pull_bytes(mut self, max_pull_bytes: u64) -> Self {
+        self.max_pull_bytes = max_pull_bytes;
+        self
+    }
+
+    /// The bytes of files unpacked from tar layers so far.
+    pub fn unpacked_bytes(&self) -> u64 {
+        self.bytes
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits::new(8 << 30, 100_000)
+        Limits::new(MAX_UNPACKED_BYTES, MAX_TAR_ENTRIES)
+    }
+}
+
+impl Plan {
+    /// The bytes of layers the plan writes: each step's layer, counted once per step.
+    pub fn bytes_written(&self) -> u64 {
+        self.steps
+            .iter()
+            .fold(0u64, |sum, step| sum.saturating_add(step.layer().size))
+    }
+}
+
+/// Checks the config blob's descriptor against what the encoding requires, before it is
+/// fetched.
+///
+/// - structured: the config is pack.json, the same blob as the `pack.json` layer;
+/// - archive: the config is `{}` (what `oras push` writes);
+/// - files (any other titled artifact, as `oras push` makes): no constraint here.
+pub fn check_config(manifest: &Manifest, plan: &Plan) -> Result<(), String> {
+    let config = &manifest.config;
+    match plan.encoding {
+        Encoding::Structured => {
+            if config.media_type != media_type::CONFIG {
+                return Err(format!(
+                    "a structured pack's config is pack.json, of media type `{}`, not `{}`",
+                    media_type::CONFIG,
+                    config.media_type
+                ));
+            }
+            let pack_json = plan.steps.iter().find_map(|step| match step {
+                Step::File { layer, path, .. } if path == crate::pack::PACK_JSON => Some(layer),
+                _ => None,
+            });
+            match pack_json {
+                None => Err("the manifest has no `pack.json` layer for it to match".into()),
+                Some(layer) if layer.digest != config.digest || layer.size != config.size => {
+                    Err(format!(
+                        "it is not the pack.json layer ({}, {} bytes)",
+                        layer.digest, layer.size
+                    ))
+                }
+                Some(_) => Ok(()),
+            }
+        }
+        Encoding::Archive => {
+            if config.digest != Digest::of(b"{}") || config.size != 2 {
+                return Err("the archive encoding's config is `{}`, as `oras push` writes".into());
+            }
+            Ok(())
+        }
+        Encoding::Files => Ok(()),
+    }
+}
+
+/// Checks the config blob's bytes (already verified against its digest).
+///
+/// pack.json must be a JSON object; any config whose media type says JSON must be JSON.
+pub fn check_config_bytes(manifest: &Manifest, plan: &Plan, bytes: &[u8]) -> Result<(), String> {
+    let media = manifest.config.media_type.as_str();
+    let json = plan.encoding == Encoding::Structured
+        || media == "application/json"
+        || media.ends_with("+json");
+    if !json {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        Ok(_) if plan.encoding == Encoding::Structured => {
+            Err("it is JSON, but not the object pack.json holds".into())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "its media type `{media}` says JSON, but it is not JSON: {e}"
+        )),
     }
 }
 
@@ -469,10 +615,12 @@ fn extract(
     }
     // Read the padding after the last entry too, so that the digest covers the whole tar;
     // a stream that goes on far beyond it is refused rather than read forever.
-    const MAX_PADDING: u64 = 1 << 20;
-    let padding =
-        io::copy(&mut (&mut hashing).take(MAX_PADDING + 1), &mut io::sink()).map_err(io_err)?;
-    if padding > MAX_PADDING {
+    let padding = io::copy(
+        &mut (&mut hashing).take(MAX_TAR_TRAILER + 1),
+        &mut io::sink(),
+    )
+    .map_err(io_err)?;
+    if padding > MAX_TAR_TRAILER {
         return Err(ArtifactError::Archive {
             layer: title.to_string(),
             reason: "it carries more than 1 MiB of data after the end of its tar".into(),
@@ -560,5 +708,81 @@ mod tests {
             plan(&untitled),
             Err(ArtifactError::Manifest { .. })
         ));
+    }
+    #[test]
+    fn planning_fifteen_thousand_layers_is_quick() {
+        let layers: Vec<Descriptor> = (0..15_000)
+            .map(|i| layer(&format!("d{}/sub/f{i}", i % 100), "text/plain"))
+            .collect();
+        let start = std::time::Instant::now();
+        let p = plan(&manifest(layers)).unwrap();
+        assert_eq!(p.steps.len(), 15_000);
+        let elapsed = start.elapsed();
+        // The pairwise check took seconds here; a sorted set takes milliseconds.
+        assert!(elapsed < std::time::Duration::from_secs(1), "{elapsed:?}");
+    }
+
+    #[test]
+    fn conflicts_are_found_among_many_layers() {
+        let mut layers: Vec<Descriptor> = (0..1000)
+            .map(|i| layer(&format!("d{i}/f"), "text/plain"))
+            .collect();
+        layers.push(layer("d500", "text/plain"));
+        match plan(&manifest(layers.clone())) {
+            Err(ArtifactError::Conflict { first, second }) => {
+                assert_eq!((first.as_str(), second.as_str()), ("d500/f", "d500"));
+            }
+            other => panic!("{other:?}"),
+        }
+        layers.pop();
+        layers.push(layer("d5/f/g", "text/plain"));
+        match plan(&manifest(layers.clone())) {
+            Err(ArtifactError::Conflict { first, second }) => {
+                assert_eq!((first.as_str(), second.as_str()), ("d5/f", "d5/f/g"));
+            }
+            other => panic!("{other:?}"),
+        }
+        layers.pop();
+        // A sibling whose name extends another's is no conflict.
+        layers.push(layer("d5/f.txt", "text/plain"));
+        layers.push(layer("d5/f-g", "text/plain"));
+        assert!(plan(&manifest(layers)).is_ok());
+    }
+    #[test]
+    fn configs_must_match_their_encoding() {
+        let pack_json = br#"{"name":"p"}"#;
+        let pack_layer = Descriptor::new(media_type::CONFIG, Digest::of(pack_json), 12)
+            .annotate(annotation::TITLE, "pack.json");
+        let mut structured = manifest(vec![pack_layer.clone()]);
+        structured.config = Descriptor::new(media_type::CONFIG, Digest::of(pack_json), 12);
+        let p = plan(&structured).unwrap();
+        assert_eq!(check_config(&structured, &p), Ok(()));
+        assert_eq!(check_config_bytes(&structured, &p, pack_json), Ok(()));
+        assert!(check_config_bytes(&structured, &p, b"[1]").is_err());
+        assert!(check_config_bytes(&structured, &p, b"name: p").is_err());
+
+        let mut other = structured.clone();
+        other.config = Descriptor::new(media_type::CONFIG, Digest::of(b"{}"), 2);
+        let err = check_config(&other, &plan(&other).unwrap()).unwrap_err();
+        assert!(err.contains("not the pack.json layer"), "{err}");
+
+        let mut typed = structured.clone();
+        typed.artifact_type = Some(media_type::PACK.into());
+        typed.config.media_type = media_type::UNKNOWN_CONFIG.into();
+        let err = check_config(&typed, &plan(&typed).unwrap()).unwrap_err();
+        assert!(err.contains("media type"), "{err}");
+
+        let archive = manifest(vec![layer("p-1.0.0.tar.gz", media_type::TAR)]);
+        let p = plan(&archive).unwrap();
+        assert_eq!(check_config(&archive, &p), Ok(()));
+        let mut odd = archive.clone();
+        odd.config = Descriptor::new(media_type::UNKNOWN_CONFIG, Digest::of(b"{ }"), 3);
+        assert!(check_config(&odd, &p).is_err());
+
+        let mut files = manifest(vec![layer("a.txt", "text/plain")]);
+        let p = plan(&files).unwrap();
+        assert!(check_config_bytes(&files, &p, b"not json").is_err());
+        files.config.media_type = "text/plain".into();
+        assert_eq!(check_config_bytes(&files, &p, b"not json"), Ok(()));
     }
 }

@@ -4,6 +4,7 @@
 use super::manage::signature_tags;
 use super::push::PushStatus;
 use super::{Located, Transfer, list, parse_manifest, resolve};
+use crate::artifact::digest::{CopyError, copy_verified};
 use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
 use crate::progress::{SharedReporter, blob_progress};
@@ -186,9 +187,13 @@ async fn copy_one(
                 let label = blob.title().unwrap_or(blob.digest.as_str()).to_string();
                 let id = reporter.blob_started(&label, blob.size);
                 let progress = blob_progress(reporter, id);
-                let sent = to
+                let sent = match to
                     .push_blob(target_repository, blob, &source, &progress)
-                    .await?;
+                    .await
+                {
+                    Ok(sent) => sent,
+                    Err(err) => return Err(blame(from, source_repository, blob, err).await),
+                };
                 reporter.blob_finished(id, sent);
                 Ok::<_, Error>((sent, blob.size))
             }
@@ -209,4 +214,27 @@ async fn copy_one(
         status,
         blobs: Transfer::from_results(&results),
     })
+}
+
+/// The error to report when storing a blob failed: the target checks what it receives, so
+/// a damaged source blob looks like the target's fault. Reading the source again tells.
+async fn blame(
+    from: &Store,
+    source_repository: &str,
+    blob: &Descriptor,
+    err: crate::store::StoreError,
+) -> Error {
+    let reader = match from.open_blob(source_repository, blob).await {
+        Ok(reader) => reader,
+        Err(source_err) => return source_err.into(),
+    };
+    match copy_verified(reader, &mut tokio::io::sink(), &blob.digest, blob.size).await {
+        Err(CopyError::Content(reason)) => crate::store::StoreError::Damaged {
+            location: from.location(source_repository),
+            digest: blob.digest.clone(),
+            reason,
+        }
+        .into(),
+        Ok(()) | Err(CopyError::Io(_)) => err.into(),
+    }
 }

@@ -36,8 +36,7 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
     let encoding = unpack::plan(&manifest).ok().map(|p| p.encoding);
     let mut pack_json = None;
     let config = &manifest.config;
-    if config.media_type == media_type::CONFIG && config.size <= crate::artifact::MAX_MANIFEST_SIZE
-    {
+    if config.media_type == media_type::CONFIG && config.size <= unpack::MAX_CONFIG_SIZE {
         let reader = store.open_blob(&resolved.repository, config).await?;
         let mut buf = Vec::with_capacity(config.size as usize);
         let read = copy_verified(reader, &mut buf, &config.digest, config.size).await;

@@ -3,8 +3,9 @@
 
 use super::{Resolved, Transfer, parse_manifest, resolve};
 use crate::artifact::digest::{CopyError, copy_verified};
-use crate::artifact::unpack::{self, Encoding, Limits, Plan, Step};
-use crate::artifact::{Descriptor, Digest};
+use crate::artifact::unpack::{self, Encoding, Limits, MAX_CONFIG_SIZE, Plan, Step};
+use crate::artifact::{Descriptor, Digest, Manifest};
+use crate::env::EnvVars;
 use crate::error::Error;
 use crate::pack::{Finding, validate};
 use crate::progress::{ProgressReader, SharedReporter, blob_progress};
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub struct PullOptions {
     /// Validate the pack before putting it in place (on by default).
     pub validate: bool,
-    /// Caps on what tar layers may unpack to.
+    /// Caps on the layers, the bytes written and what tar layers may unpack to.
     pub limits: Limits,
     /// How many blobs to fetch at once.
     pub concurrency: usize,
@@ -58,6 +59,9 @@ pub struct PullOutcome {
     pub version: Option<String>,
     /// Blobs fetched.
     pub blobs: Transfer,
+    /// Bytes written into the folder: every file, a blob named by several titles once per
+    /// title, and what tar layers unpacked to.
+    pub written: u64,
     /// Layers without a title, not written.
     pub skipped_layers: usize,
     /// Whether a signature was verified before anything was written.
@@ -94,13 +98,36 @@ pub async fn pull(
         .fetch_manifest(&resolved.repository, &resolved.descriptor.digest)
         .await?;
     let manifest = parse_manifest(&resolved.reference, &bytes)?;
+    let limits = &options.limits;
+    if manifest.layers.len() > limits.max_layers {
+        return Err(Error::PullLimit {
+            reference: resolved.reference.clone(),
+            what: format!("has {} layers", manifest.layers.len()),
+            cap: format!("takes at most {} layers", limits.max_layers),
+            setting: EnvVars::PACKCTL_MAX_LAYERS,
+        });
+    }
     let plan = unpack::plan(&manifest)?;
+    let total = plan.bytes_written();
+    if total > limits.max_pull_bytes {
+        return Err(Error::PullLimit {
+            reference: resolved.reference.clone(),
+            what: format!(
+                "would write {total} bytes (a blob counts once for each title that names it)"
+            ),
+            cap: format!("writes at most {} bytes", limits.max_pull_bytes),
+            setting: EnvVars::PACKCTL_MAX_PULL_BYTES,
+        });
+    }
+    check_config(store, &resolved, &manifest, &plan).await?;
 
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|source| Error::Io {
+    // Declared before the temporary folders, so dropped after them: on failure the
+    // folders this pull made for the target are removed once they are empty again.
+    let mut made = MadeFolders::create(&parent).map_err(|source| Error::Io {
         path: parent.clone(),
         source,
     })?;
@@ -130,9 +157,10 @@ pub async fn pull(
     let staging_dir = staging.path().to_path_buf();
     let mut limits = options.limits.clone();
     let steps = plan.steps.clone();
-    tokio::task::spawn_blocking(move || apply(&steps, &staging_dir, &root, &mut limits))
-        .await
-        .expect("unpacking does not panic")?;
+    let written =
+        tokio::task::spawn_blocking(move || apply(&steps, &staging_dir, &root, &mut limits))
+            .await
+            .expect("unpacking does not panic")?;
 
     let mut outcome = PullOutcome {
         reference: resolved.reference.clone(),
@@ -142,6 +170,7 @@ pub async fn pull(
         name: None,
         version: None,
         blobs,
+        written,
         skipped_layers: plan.skipped.len(),
         verified: options.verify_key.is_some(),
         warnings: Vec::new(),
@@ -182,7 +211,46 @@ pub async fn pull(
             }
         });
     }
+    made.keep();
     Ok(outcome)
+}
+
+/// The folders above a pull's target that the pull had to create.
+struct MadeFolders {
+    /// Deepest first.
+    made: Vec<PathBuf>,
+    keep: bool,
+}
+
+impl MadeFolders {
+    fn create(dir: &Path) -> std::io::Result<MadeFolders> {
+        let mut made = Vec::new();
+        let mut at = Some(dir);
+        while let Some(d) = at {
+            if d.as_os_str().is_empty() || d.symlink_metadata().is_ok() {
+                break;
+            }
+            made.push(d.to_path_buf());
+            at = d.parent();
+        }
+        fs::create_dir_all(dir)?;
+        Ok(MadeFolders { made, keep: false })
+    }
+
+    fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for MadeFolders {
+    fn drop(&mut self) {
+        if !self.keep {
+            // Only empty folders go: anything another program put there meanwhile stays.
+            for dir in &self.made {
+                let _ = fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 /// The target must not exist, or be an empty folder.
@@ -263,13 +331,73 @@ async fn fetch_blobs(
     Ok(Transfer::from_results(&results))
 }
 
-/// Writes every step into `root` from the staged blobs.
-fn apply(steps: &[Step], staging: &Path, root: &Path, limits: &mut Limits) -> Result<(), Error> {
+/// Fetches the config blob through its size cap and checks it against the encoding, so
+/// that an artifact whose config is missing, damaged or not what its layers say is refused
+/// before any layer is fetched.
+async fn check_config(
+    store: &Store,
+    resolved: &Resolved,
+    manifest: &Manifest,
+    plan: &Plan,
+) -> Result<(), Error> {
+    let config = &manifest.config;
+    let refuse = |reason: String| Error::BadConfig {
+        reference: resolved.reference.clone(),
+        digest: config.digest.clone(),
+        reason,
+    };
+    unpack::check_config(manifest, plan).map_err(refuse)?;
+    if config.size > MAX_CONFIG_SIZE {
+        return Err(refuse(format!(
+            "it is {} bytes; packctl reads at most {MAX_CONFIG_SIZE}",
+            config.size
+        )));
+    }
+    let unreadable = |source: Error| Error::ConfigUnreadable {
+        reference: resolved.reference.clone(),
+        digest: config.digest.clone(),
+        source: Box::new(source),
+    };
+    let reader = store
+        .open_blob(&resolved.repository, config)
+        .await
+        .map_err(|e| unreadable(e.into()))?;
+    let mut bytes = Vec::with_capacity(config.size as usize);
+    match copy_verified(reader, &mut bytes, &config.digest, config.size).await {
+        Ok(()) => {}
+        Err(CopyError::Content(reason)) => {
+            return Err(unreadable(
+                StoreError::Damaged {
+                    location: store.location(&resolved.repository),
+                    digest: config.digest.clone(),
+                    reason,
+                }
+                .into(),
+            ));
+        }
+        Err(CopyError::Io(source)) => {
+            return Err(unreadable(
+                StoreError::Io {
+                    path: PathBuf::from(
+                        store.reference(&resolved.repository, config.digest.as_str()),
+                    ),
+                    source,
+                }
+                .into(),
+            ));
+        }
+    }
+    unpack::check_config_bytes(manifest, plan, &bytes).map_err(refuse)
+}
+
+/// Writes every step into `root` from the staged blobs; returns the bytes written.
+fn apply(steps: &[Step], staging: &Path, root: &Path, limits: &mut Limits) -> Result<u64, Error> {
     // A blob used by several files is copied for all but its last use, then moved.
     let mut uses: HashMap<&Digest, usize> = HashMap::new();
     for step in steps {
         *uses.entry(&step.layer().digest).or_default() += 1;
     }
+    let mut written = 0u64;
     for step in steps {
         let layer = step.layer();
         let blob = staged(staging, &layer.digest);
@@ -290,10 +418,11 @@ fn apply(steps: &[Step], staging: &Path, root: &Path, limits: &mut Limits) -> Re
                     blob
                 };
                 unpack::place_file(&source, root, path, *executable)?;
+                written += layer.size;
             }
             Step::Folder { path, .. } => unpack::unpack_folder(&blob, root, layer, path, limits)?,
             Step::Archive { .. } => unpack::unpack_archive(&blob, root, layer, limits)?,
         }
     }
-    Ok(())
+    Ok(written + limits.unpacked_bytes())
 }

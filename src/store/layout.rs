@@ -10,12 +10,87 @@ use crate::artifact::digest::{CopyError, copy_verified};
 use crate::artifact::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
 use bytes::Bytes;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 const OCI_LAYOUT: &str = "oci-layout";
 const INDEX_JSON: &str = "index.json";
 const LAYOUT_VERSION: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// The largest `index.json` packctl reads (about 80,000 tags): a bigger one is refused
+/// rather than read into memory.
+pub const MAX_INDEX_SIZE: u64 = 16 * 1024 * 1024;
+
+/// The largest `oci-layout` file packctl reads; the real one is 30 bytes.
+pub const MAX_OCI_LAYOUT_SIZE: u64 = 64 * 1024;
+
+/// Opens a file of the store for reading, only if it is a regular file.
+///
+/// A link (to `/dev/zero`, say) is not followed and a FIFO does not block the open, so a
+/// hostile store can neither feed endless bytes nor hang the reader; `Ok(Err(why))` says
+/// what the path is instead.
+fn open_regular(path: &Path) -> io::Result<Result<(File, u64), String>> {
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Ok(Err(not_regular(path, "a symbolic link")));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(Ok((file, meta.len())));
+    }
+    let what = if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    };
+    Ok(Err(not_regular(path, what)))
+}
+
+fn not_regular(path: &Path, what: &str) -> String {
+    format!("`{}` is {what}, not a regular file", path.display())
+}
+
+/// Reads at most `cap` bytes of `file`; `None` when it holds more.
+fn read_capped(file: File, cap: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= cap).then_some(bytes))
+}
+
+/// A small file of the layout (`oci-layout`, `index.json`), read through a cap.
+enum Small {
+    Missing,
+    Refused(String),
+    Bytes(Vec<u8>),
+}
+
+fn read_small(path: &Path, cap: u64) -> Result<Small, StoreError> {
+    let (file, _) = match open_regular(path) {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(why)) => return Ok(Small::Refused(why)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Small::Missing),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    Ok(match read_capped(file, cap).map_err(io_error(path))? {
+        Some(bytes) => Small::Bytes(bytes),
+        None => Small::Refused(format!("`{}` holds more than {cap} bytes", path.display())),
+    })
+}
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
@@ -95,15 +170,20 @@ impl Layout {
 
     fn check(&self) -> Result<(), StoreError> {
         let marker = self.dir.join(OCI_LAYOUT);
-        let bytes = match fs::read(&marker) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let bytes = match read_small(&marker, MAX_OCI_LAYOUT_SIZE)? {
+            Small::Bytes(b) => b,
+            Small::Missing => {
                 return Err(StoreError::NotLayout {
                     path: self.dir.clone(),
                     reason: "it has no oci-layout file".into(),
                 });
             }
-            Err(e) => return Err(io_error(&marker)(e)),
+            Small::Refused(why) => {
+                return Err(StoreError::NotLayout {
+                    path: self.dir.clone(),
+                    reason: format!("its oci-layout cannot be read: {why}"),
+                });
+            }
         };
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| StoreError::NotLayout {
@@ -131,7 +211,18 @@ impl Layout {
     pub fn index(&self) -> Result<Index, StoreError> {
         self.check()?;
         let path = self.dir.join(INDEX_JSON);
-        let bytes = fs::read(&path).map_err(io_error(&path))?;
+        let bytes = match read_small(&path, MAX_INDEX_SIZE)? {
+            Small::Bytes(b) => b,
+            Small::Missing => {
+                return Err(io_error(&path)(io::ErrorKind::NotFound.into()));
+            }
+            Small::Refused(why) => {
+                return Err(StoreError::NotLayout {
+                    path: self.dir.clone(),
+                    reason: format!("its index.json cannot be read: {why}"),
+                });
+            }
+        };
         serde_json::from_slice(&bytes).map_err(|e| StoreError::NotLayout {
             path: self.dir.clone(),
             reason: format!("its index.json is not an image index: {e}"),
@@ -184,25 +275,28 @@ impl Layout {
 
     /// Whether the blob is present with the expected size.
     pub fn has_blob(&self, digest: &Digest, size: u64) -> bool {
-        fs::metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
+        // A link is never a present blob, even to a file of the right size: reads refuse it.
+        fs::symlink_metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
     }
 
     /// Reads a manifest blob, refusing one over the cap or whose bytes do not match.
     pub fn manifest(&self, digest: &Digest, location: &str) -> Result<Bytes, StoreError> {
         let path = self.blob_path(digest);
-        let meta = fs::metadata(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => StoreError::NotFound {
-                reference: format!("{location}@{digest}"),
-            },
-            _ => io_error(&path)(e),
-        })?;
-        if meta.len() > MAX_MANIFEST_SIZE {
+        let reference = || format!("{location}@{digest}");
+        let (file, size) = self.open_regular_blob(&path, digest, location, reference)?;
+        if size > MAX_MANIFEST_SIZE {
             return Err(StoreError::ManifestTooLarge {
-                reference: format!("{location}@{digest}"),
-                size: meta.len(),
+                reference: reference(),
+                size,
             });
         }
-        let bytes = fs::read(&path).map_err(io_error(&path))?;
+        // The size was checked, but the file may grow while it is read.
+        let bytes = read_capped(file, MAX_MANIFEST_SIZE)
+            .map_err(io_error(&path))?
+            .ok_or_else(|| StoreError::ManifestTooLarge {
+                reference: reference(),
+                size: MAX_MANIFEST_SIZE + 1,
+            })?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
             return Err(StoreError::Damaged {
@@ -214,19 +308,36 @@ impl Layout {
         Ok(Bytes::from(bytes))
     }
 
-    /// Opens a blob for reading.
+    /// Opens a blob for reading; the caller reads it through its descriptor's size.
     pub async fn open_blob(
         &self,
         digest: &Digest,
         location: &str,
     ) -> Result<BoxReader, StoreError> {
         let path = self.blob_path(digest);
-        match tokio::fs::File::open(&path).await {
-            Ok(file) => Ok(Box::pin(file)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotFound {
-                reference: format!("{location}@{digest}"),
+        let (file, _) =
+            self.open_regular_blob(&path, digest, location, || format!("{location}@{digest}"))?;
+        Ok(Box::pin(tokio::fs::File::from_std(file)))
+    }
+
+    fn open_regular_blob(
+        &self,
+        path: &Path,
+        digest: &Digest,
+        location: &str,
+        reference: impl Fn() -> String,
+    ) -> Result<(File, u64), StoreError> {
+        match open_regular(path) {
+            Ok(Ok(opened)) => Ok(opened),
+            Ok(Err(why)) => Err(StoreError::Damaged {
+                location: location.to_string(),
+                digest: digest.clone(),
+                reason: why,
             }),
-            Err(e) => Err(io_error(&path)(e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotFound {
+                reference: reference(),
+            }),
+            Err(e) => Err(io_error(path)(e)),
         }
     }
 

@@ -3,8 +3,33 @@
 use crate::cli::PullArgs;
 use crate::commands::{block_on, human_bytes, locate, print_warnings};
 use crate::printer::Printer;
+use packctl::artifact::unpack::Limits;
+use packctl::env::EnvVars;
 use packctl::ops::{PullOptions, pull};
 use std::process::ExitCode;
+
+/// The caps of a pull: the library's defaults, unless the environment sets others.
+fn limits() -> anyhow::Result<Limits> {
+    let number = |name: &str| -> anyhow::Result<Option<u64>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+                anyhow::anyhow!("{name} `{text}` is not a whole number; unset it for the default")
+            }),
+        }
+    };
+    let mut limits = Limits::default();
+    if let Some(n) = number(EnvVars::PACKCTL_MAX_UNPACKED_BYTES)? {
+        limits.max_bytes = n;
+    }
+    if let Some(n) = number(EnvVars::PACKCTL_MAX_LAYERS)? {
+        limits = limits.with_max_layers(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if let Some(n) = number(EnvVars::PACKCTL_MAX_PULL_BYTES)? {
+        limits = limits.with_max_pull_bytes(n);
+    }
+    Ok(limits)
+}
 
 pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (store, located) = locate(&args.reference, &args.store)?;
@@ -18,6 +43,7 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let options = PullOptions {
         validate: !args.no_validate,
         verify_key,
+        limits: limits()?,
         ..PullOptions::default()
     };
     let outcome = block_on(pull(
@@ -39,7 +65,7 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         _ => outcome.reference.clone(),
     };
     printer.status(format_args!(
-        "pulled {what} into {} ({} encoding, {} blob{}, {})",
+        "pulled {what} into {} ({} encoding, {} blob{}, {} fetched, {} written)",
         outcome.path.display(),
         serde_json::to_value(outcome.encoding)?
             .as_str()
@@ -50,7 +76,8 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         } else {
             "s"
         },
-        human_bytes(outcome.blobs.bytes)
+        human_bytes(outcome.blobs.bytes),
+        human_bytes(outcome.written)
     ));
     if outcome.skipped_layers > 0 {
         printer.status(format_args!(
