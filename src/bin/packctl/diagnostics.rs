@@ -9,8 +9,15 @@ pub const EXIT_FAILURE: u8 = 1;
 /// The exit status for a crash inside packctl, which is a bug.
 pub const EXIT_INTERNAL: u8 = 3;
 
+/// The exit status after SIGINT or SIGTERM, once what the run made is removed.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 /// Prints `error` to stderr and returns the exit status for it.
 pub fn report(error: &anyhow::Error) -> ExitCode {
+    if error.is::<crate::commands::Interrupted>() {
+        let _ = writeln!(io::stderr(), "interrupted");
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
     if let Some(io) = error.downcast_ref::<io::Error>()
         && io.kind() == io::ErrorKind::BrokenPipe
     {

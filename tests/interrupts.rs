@@ -1,0 +1,597 @@
+//! Interrupts and killed runs: what packctl leaves behind when it is stopped or killed.
+
+mod common;
+
+use common::{Sandbox, sample};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+/// How long the slow server keeps a response open before giving up.
+const STALL: Duration = Duration::from_secs(15);
+/// How long a test waits for packctl to reach the point where it is stopped.
+const REACH: Duration = Duration::from_secs(10);
+
+/// What the slow registry does with requests other than `/v2/`.
+#[derive(Clone)]
+enum Mode {
+    /// Serve manifests from this store root at once, and blob bodies a byte at a time,
+    /// never the last byte.
+    Dribble(PathBuf),
+    /// Never answer.
+    Hang,
+}
+
+/// A registry on a loopback port that is slow on purpose, so a transfer is still running
+/// when the test stops packctl.
+struct Slow {
+    host: String,
+    requests: Receiver<String>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Slow {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Slow {
+    fn start(mode: Mode) -> Slow {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, requests) = channel();
+        let stopping = stop.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (mode, tx, stop) = (mode.clone(), tx.clone(), stopping.clone());
+                std::thread::spawn(move || serve(stream, &mode, &tx, &stop));
+            }
+        });
+        Slow {
+            host,
+            requests,
+            stop,
+        }
+    }
+
+    /// Waits until a request whose line contains `needle` arrived.
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + REACH;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.requests.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no request for {needle} arrived");
+    }
+}
+
+fn serve(mut stream: TcpStream, mode: &Mode, tx: &Sender<String>, stop: &AtomicBool) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let line = head.lines().next().unwrap_or("").to_string();
+    let mut words = line.split(' ');
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("").to_string();
+    let _ = tx.send(format!("{method} {path}"));
+    let respond =
+        |stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]| {
+            let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+            for (name, value) in headers {
+                out.push_str(&format!("{name}: {value}\r\n"));
+            }
+            out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+            let _ = stream.write_all(out.as_bytes());
+            if method != "HEAD" {
+                let _ = stream.write_all(body);
+            }
+        };
+    let stall = |stop: &AtomicBool| {
+        let until = Instant::now() + STALL;
+        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    if path == "/v2/" || path == "/v2" {
+        let api = (
+            "Docker-Distribution-API-Version",
+            "registry/2.0".to_string(),
+        );
+        return respond(&mut stream, "200 OK", &[api], b"{}");
+    }
+    let root = match mode {
+        Mode::Hang => return stall(stop),
+        Mode::Dribble(root) => root,
+    };
+    let not_found = |stream: &mut TcpStream| {
+        respond(
+            stream,
+            "404 Not Found",
+            &[("Content-Type", "application/json".into())],
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#,
+        )
+    };
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return not_found(&mut stream);
+    };
+    if let Some((repo, reference)) = rest.rsplit_once("/manifests/") {
+        let layout = root.join(repo);
+        let digest = if reference.starts_with("sha256:") {
+            reference.to_string()
+        } else {
+            let index: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+            let found = index["manifests"].as_array().unwrap().iter().find(|d| {
+                d["annotations"]["org.opencontainers.image.ref.name"].as_str() == Some(reference)
+            });
+            match found {
+                Some(d) => d["digest"].as_str().unwrap().to_string(),
+                None => return not_found(&mut stream),
+            }
+        };
+        let Ok(bytes) = std::fs::read(blob_path(&layout, &digest)) else {
+            return not_found(&mut stream);
+        };
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let media_type = manifest["mediaType"]
+            .as_str()
+            .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+            .to_string();
+        return respond(
+            &mut stream,
+            "200 OK",
+            &[
+                ("Content-Type", media_type),
+                ("Docker-Content-Digest", digest),
+            ],
+            &bytes,
+        );
+    }
+    if let Some((repo, digest)) = rest.rsplit_once("/blobs/") {
+        let Ok(bytes) = std::fs::read(blob_path(&root.join(repo), digest)) else {
+            return not_found(&mut stream);
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/octet-stream\r\n\
+             Docker-Content-Digest: {digest}\r\nContent-Length: {}\r\n\r\n",
+            bytes.len()
+        );
+        if stream.write_all(head.as_bytes()).is_err() || method == "HEAD" {
+            return;
+        }
+        let until = Instant::now() + STALL;
+        for &b in &bytes[..bytes.len().saturating_sub(1)] {
+            if Instant::now() > until
+                || stop.load(Ordering::SeqCst)
+                || stream.write_all(&[b]).is_err()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        return stall(stop);
+    }
+    not_found(&mut stream)
+}
+
+fn blob_path(layout: &Path, digest: &str) -> PathBuf {
+    layout
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+const REPO: &str = "spectro-packs/archive/hello-chart";
+
+/// A store holding `hello-chart` 0.1.0, written by packctl itself.
+fn source_store(sandbox: &Sandbox) -> PathBuf {
+    let store = sandbox.path().join("source");
+    let store_arg = format!("oci:{}", store.display());
+    sandbox
+        .run([
+            "pack",
+            "push",
+            sample("hello-chart").to_str().unwrap(),
+            "-r",
+            &store_arg,
+        ])
+        .success();
+    store
+}
+
+/// The entries of `dir` that are packctl's temporary files or folders.
+fn temporaries(dir: &Path) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".packctl-") || n.starts_with("packctl-build-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Waits until `dir` holds a temporary entry of packctl's.
+fn wait_for_temporaries(dir: &Path, child: &mut Child) {
+    let deadline = Instant::now() + REACH;
+    while Instant::now() < deadline {
+        if !temporaries(dir).is_empty() {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "packctl ended ({status}) before writing into {}",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("packctl wrote nothing into {}", dir.display());
+}
+
+/// A packctl command with `TMPDIR` inside the sandbox.
+fn packctl(sandbox: &Sandbox, args: &[&str]) -> Command {
+    let tmp = sandbox.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = sandbox.command();
+    cmd.env("TMPDIR", &tmp).args(args);
+    cmd
+}
+
+fn spawn(mut cmd: Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits (bounded) for `child` and returns its exit code (-1 when a signal ended it) and
+/// stderr.
+fn finish(mut child: Child) -> (i32, String) {
+    let deadline = Instant::now() + REACH;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            return (status.code().unwrap_or(-1), stderr);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("packctl did not stop after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn assert_interrupted(child: Child) {
+    let (code, stderr) = finish(child);
+    assert_eq!(code, 130, "stderr:\n{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A pull that is still fetching its blobs.
+fn slow_pull(sandbox: &Sandbox, server: &Slow, target: &Path) -> Child {
+    let child = spawn(packctl(
+        sandbox,
+        &[
+            "pack",
+            "pull",
+            "hello-chart:0.1.0",
+            target.to_str().unwrap(),
+            "-r",
+            &server.host,
+            "--plain-http",
+        ],
+    ));
+    server.wait_for("/blobs/");
+    child
+}
+
+/// A copy into `store` that is still writing its blobs.
+fn slow_copy(sandbox: &Sandbox, server: &Slow, store: &Path) -> Child {
+    let mut child = spawn(packctl(
+        sandbox,
+        &[
+            "pack",
+            "copy",
+            "hello-chart:0.1.0",
+            "--from",
+            &server.host,
+            "--to",
+            &format!("oci:{}", store.display()),
+            "--plain-http",
+        ],
+    ));
+    wait_for_temporaries(&store.join(REPO).join("blobs/sha256"), &mut child);
+    child
+}
+
+/// A push that has built its artifact and waits for the registry.
+fn slow_push(sandbox: &Sandbox, server: &Slow) -> Child {
+    let mut child = spawn(packctl(
+        sandbox,
+        &[
+            "pack",
+            "push",
+            sample("hello-chart").to_str().unwrap(),
+            "-r",
+            &server.host,
+            "--plain-http",
+        ],
+    ));
+    server.wait_for("/v2/spectro-packs/");
+    wait_for_temporaries(&sandbox.path().join("tmp"), &mut child);
+    child
+}
+
+#[test]
+fn sigint_during_a_pull_removes_its_folders() {
+    let sandbox = Sandbox::new();
+    let server = Slow::start(Mode::Dribble(source_store(&sandbox)));
+    let parent = sandbox.path().join("out");
+    let target = parent.join("hello");
+    let mut child = slow_pull(&sandbox, &server, &target);
+    wait_for_temporaries(&parent, &mut child);
+    signal(&child, "INT");
+    assert_interrupted(child);
+    assert_eq!(temporaries(&parent), Vec::<String>::new());
+    assert!(!target.exists());
+}
+
+#[test]
+fn sigterm_during_a_copy_removes_the_partial_blob() {
+    let sandbox = Sandbox::new();
+    let server = Slow::start(Mode::Dribble(source_store(&sandbox)));
+    let store = sandbox.path().join("store");
+    let child = slow_copy(&sandbox, &server, &store);
+    signal(&child, "TERM");
+    assert_interrupted(child);
+    assert_eq!(
+        temporaries(&store.join(REPO).join("blobs/sha256")),
+        Vec::<String>::new()
+    );
+    assert_eq!(temporaries(&store.join(REPO)), Vec::<String>::new());
+}
+
+#[test]
+fn sigint_during_a_push_removes_the_build_folder() {
+    let sandbox = Sandbox::new();
+    let server = Slow::start(Mode::Hang);
+    let child = slow_push(&sandbox, &server);
+    signal(&child, "INT");
+    assert_interrupted(child);
+    assert_eq!(
+        temporaries(&sandbox.path().join("tmp")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_killed_pull_is_swept_by_the_next_pull() {
+    let sandbox = Sandbox::new();
+    let source = source_store(&sandbox);
+    let server = Slow::start(Mode::Dribble(source.clone()));
+    let parent = sandbox.path().join("out");
+    let mut child = slow_pull(&sandbox, &server, &parent.join("first"));
+    wait_for_temporaries(&parent, &mut child);
+    signal(&child, "KILL");
+    finish(child);
+    assert!(
+        !temporaries(&parent).is_empty(),
+        "a killed run left nothing to sweep"
+    );
+
+    let second = parent.join("second");
+    let source = format!("oci:{}", source.display());
+    let out = packctl(
+        &sandbox,
+        &[
+            "pack",
+            "pull",
+            "hello-chart:0.1.0",
+            second.to_str().unwrap(),
+            "-r",
+            &source,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(temporaries(&parent), Vec::<String>::new());
+    assert!(second.join("pack.json").is_file());
+}
+
+#[test]
+fn a_killed_copy_is_swept_by_the_next_write_to_the_store() {
+    let sandbox = Sandbox::new();
+    let server = Slow::start(Mode::Dribble(source_store(&sandbox)));
+    let store = sandbox.path().join("store");
+    let blobs = store.join(REPO).join("blobs/sha256");
+    let child = slow_copy(&sandbox, &server, &store);
+    signal(&child, "KILL");
+    finish(child);
+    assert!(
+        !temporaries(&blobs).is_empty(),
+        "a killed run left nothing to sweep"
+    );
+
+    let store_arg = format!("oci:{}", store.display());
+    let out = packctl(
+        &sandbox,
+        &[
+            "pack",
+            "push",
+            sample("hello-chart").to_str().unwrap(),
+            "-r",
+            &store_arg,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(temporaries(&blobs), Vec::<String>::new());
+    assert_eq!(temporaries(&store.join(REPO)), Vec::<String>::new());
+}
+
+#[test]
+fn a_killed_build_is_swept_by_the_next_build() {
+    let sandbox = Sandbox::new();
+    let server = Slow::start(Mode::Hang);
+    let tmp = sandbox.path().join("tmp");
+    let child = slow_push(&sandbox, &server);
+    signal(&child, "KILL");
+    finish(child);
+    assert!(
+        !temporaries(&tmp).is_empty(),
+        "a killed run left nothing to sweep"
+    );
+
+    let store_arg = format!("oci:{}", sandbox.path().join("store").display());
+    let out = packctl(
+        &sandbox,
+        &[
+            "pack",
+            "push",
+            sample("hello-chart").to_str().unwrap(),
+            "-r",
+            &store_arg,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(temporaries(&tmp), Vec::<String>::new());
+}
+
+#[test]
+fn a_sweep_leaves_a_live_writers_files_alone() {
+    let sandbox = Sandbox::new();
+    let source = source_store(&sandbox);
+    let server = Slow::start(Mode::Dribble(source.clone()));
+    let store = sandbox.path().join("store");
+    let blobs = store.join(REPO).join("blobs/sha256");
+    let parent = sandbox.path().join("out");
+
+    let mut pulling = slow_pull(&sandbox, &server, &parent.join("first"));
+    wait_for_temporaries(&parent, &mut pulling);
+    let copying = slow_copy(&sandbox, &server, &store);
+    let pulls = temporaries(&parent);
+    let copies = temporaries(&blobs);
+
+    let source = format!("oci:{}", source.display());
+    let second = parent.join("second");
+    let out = packctl(
+        &sandbox,
+        &[
+            "pack",
+            "pull",
+            "hello-chart:0.1.0",
+            second.to_str().unwrap(),
+            "-r",
+            &source,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store_arg = format!("oci:{}", store.display());
+    let out = packctl(
+        &sandbox,
+        &[
+            "pack",
+            "push",
+            sample("hello-manifests").to_str().unwrap(),
+            "-r",
+            &store_arg,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another pack into the same repository folder writes blobs and index.json there too.
+    let out = packctl(
+        &sandbox,
+        &[
+            "pack",
+            "copy",
+            "hello-manifests",
+            "--from",
+            &store_arg,
+            "--to",
+            &format!("{store_arg}/again"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for name in &pulls {
+        assert!(parent.join(name).exists(), "a live pull lost {name}");
+    }
+    for name in &copies {
+        assert!(blobs.join(name).exists(), "a live copy lost {name}");
+    }
+    signal(&pulling, "INT");
+    signal(&copying, "INT");
+    assert_interrupted(pulling);
+    assert_interrupted(copying);
+}
