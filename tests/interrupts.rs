@@ -1,4 +1,5 @@
-//! Interrupts and killed runs: what packctl leaves behind when it is stopped or killed.
+//! Interrupts, killed runs, closed stdout and hostile text: what packctl leaves behind and
+//! what it prints when it is stopped, killed, or read by nobody.
 
 mod common;
 
@@ -594,4 +595,160 @@ fn a_sweep_leaves_a_live_writers_files_alone() {
     signal(&copying, "INT");
     assert_interrupted(pulling);
     assert_interrupted(copying);
+}
+
+/// Rewrites the manifest `tag` points at in `layout` with `change`, keeping the store valid.
+fn rewrite_manifest(layout: &Path, tag: &str, change: impl FnOnce(&mut serde_json::Value)) {
+    use sha2::{Digest, Sha256};
+    let index_path = layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap();
+    let old = entry["digest"].as_str().unwrap().to_string();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob_path(layout, &old)).unwrap()).unwrap();
+    change(&mut manifest);
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
+    std::fs::write(blob_path(layout, &digest), &bytes).unwrap();
+    entry["digest"] = digest.into();
+    entry["size"] = bytes.len().into();
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn control_characters_from_an_artifact_are_escaped() {
+    let sandbox = Sandbox::new();
+    let store = source_store(&sandbox);
+    let title = "charts/\u{1b}[2J\u{1b}]0;owned\u{7}evil\nhint: forged\u{9b}31m.tgz";
+    rewrite_manifest(&store.join(REPO), "0.1.0", |manifest| {
+        manifest["layers"][0]["annotations"]["org.opencontainers.image.title"] = title.into();
+    });
+    let store_arg = format!("oci:{}", store.display());
+    let target = sandbox.path().join("out/hello");
+    let runs = [
+        vec![
+            "pack",
+            "pull",
+            "hello-chart:0.1.0",
+            target.to_str().unwrap(),
+            "-r",
+            &store_arg,
+        ],
+        vec![
+            "-v",
+            "pack",
+            "pull",
+            "hello-chart:0.1.0",
+            target.to_str().unwrap(),
+            "-r",
+            &store_arg,
+        ],
+        vec!["pack", "inspect", "hello-chart:0.1.0", "-r", &store_arg],
+    ];
+    for args in runs {
+        let out = packctl(&sandbox, &args).output().unwrap();
+        let (stdout, stderr) = (&out.stdout, &out.stderr);
+        let shown = format!(
+            "{args:?}\n{}\n{}",
+            String::from_utf8_lossy(stdout),
+            String::from_utf8_lossy(stderr)
+        );
+        for stream in [stdout, stderr] {
+            assert!(!stream.contains(&0x1b), "raw ESC in {shown}");
+            assert!(!stream.contains(&0x07), "raw BEL in {shown}");
+            assert!(
+                !String::from_utf8_lossy(stream).contains('\u{9b}'),
+                "raw CSI in {shown}"
+            );
+            assert!(
+                !String::from_utf8_lossy(stream)
+                    .lines()
+                    .any(|l| l.starts_with("hint: forged")),
+                "a forged line in {shown}"
+            );
+        }
+        assert!(!shown.contains("panicked"), "{shown}");
+        assert!(
+            shown.contains("\\u{1b}"),
+            "the title is not shown escaped: {shown}"
+        );
+    }
+    assert!(!target.exists());
+}
+
+/// Runs packctl with stdout a pipe whose reader is already gone; returns the exit code and
+/// stderr.
+fn closed_stdout(sandbox: &Sandbox, args: &[&str]) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = packctl(sandbox, args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `packctl ARGS | true` in bash and returns packctl's exit status and stderr.
+fn piped_into_true(sandbox: &Sandbox, args: &[&str]) -> (i32, String) {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#""$@" | true; exit "${PIPESTATUS[0]}""#)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_packctl"))
+        .args(args)
+        .current_dir(common::root())
+        .env("HOME", sandbox.path().join("home"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_exit_status() {
+    let sandbox = Sandbox::new();
+    let invalid = common::root().join("testdata/invalid/missing-name");
+    let valid = sample("hello-chart");
+    let cases: [(&[&str], i32); 4] = [
+        (&["completion", "bash"], 0),
+        (&["pack", "validate", invalid.to_str().unwrap()], 1),
+        (
+            &[
+                "--output",
+                "json",
+                "pack",
+                "validate",
+                invalid.to_str().unwrap(),
+            ],
+            1,
+        ),
+        (&["pack", "validate", valid.to_str().unwrap()], 0),
+    ];
+    for (args, expected) in cases {
+        for _ in 0..20 {
+            for (code, stderr) in [
+                closed_stdout(&sandbox, args),
+                piped_into_true(&sandbox, args),
+            ] {
+                assert_eq!(code, expected, "{args:?}: {stderr}");
+                assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+                assert!(!stderr.contains("crashed"), "{args:?}: {stderr}");
+                assert!(!stderr.contains("error:"), "{args:?}: {stderr}");
+            }
+        }
+    }
 }

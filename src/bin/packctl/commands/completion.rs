@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 pub fn run(args: CompletionArgs) -> anyhow::Result<ExitCode> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "packctl", &mut std::io::stdout());
+    clap_complete::generate(
+        args.shell,
+        &mut command,
+        "packctl",
+        &mut crate::printer::Stdout,
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -208,6 +208,6 @@ pub fn human_bytes(bytes: u64) -> String {
 /// Prints the warnings of a pack on stderr.
 pub fn print_warnings(printer: &Printer, warnings: &[packctl::pack::Finding]) {
     for w in warnings {
-        printer.status(w);
+        printer.status_finding(w);
     }
 }
