@@ -233,9 +233,14 @@ fn temporaries(dir: &Path) -> Vec<String> {
 
 /// Waits until `dir` holds a temporary entry of packctl's.
 fn wait_for_temporaries(dir: &Path, child: &mut Child) {
+    wait_for_new_temporaries(dir, child, &[]);
+}
+
+/// Waits until `dir` holds a temporary entry of packctl's that is not in `known`.
+fn wait_for_new_temporaries(dir: &Path, child: &mut Child, known: &[String]) {
     let deadline = Instant::now() + REACH;
     while Instant::now() < deadline {
-        if !temporaries(dir).is_empty() {
+        if temporaries(dir).iter().any(|name| !known.contains(name)) {
             return;
         }
         if let Some(status) = child.try_wait().unwrap() {
@@ -325,6 +330,11 @@ fn slow_pull(sandbox: &Sandbox, server: &Slow, target: &Path) -> Child {
 
 /// A copy into `store` that is still writing its blobs.
 fn slow_copy(sandbox: &Sandbox, server: &Slow, store: &Path) -> Child {
+    slow_copy_beside(sandbox, server, store, &[])
+}
+
+/// A copy into `store` that is still writing its blobs, beside the temporary files `known`.
+fn slow_copy_beside(sandbox: &Sandbox, server: &Slow, store: &Path, known: &[String]) -> Child {
     let mut child = spawn(packctl(
         sandbox,
         &[
@@ -338,7 +348,7 @@ fn slow_copy(sandbox: &Sandbox, server: &Slow, store: &Path) -> Child {
             "--plain-http",
         ],
     ));
-    wait_for_temporaries(&store.join(REPO).join("blobs/sha256"), &mut child);
+    wait_for_new_temporaries(&store.join(REPO).join("blobs/sha256"), &mut child, known);
     child
 }
 
@@ -520,11 +530,30 @@ fn a_sweep_leaves_a_live_writers_files_alone() {
     let blobs = store.join(REPO).join("blobs/sha256");
     let parent = sandbox.path().join("out");
 
+    // What killed runs left, which the sweeps below must remove.
+    let mut dead = slow_pull(&sandbox, &server, &parent.join("dead"));
+    wait_for_temporaries(&parent, &mut dead);
+    signal(&dead, "KILL");
+    finish(dead);
+    let dead = slow_copy(&sandbox, &server, &store);
+    signal(&dead, "KILL");
+    finish(dead);
+    let dead_pulls = temporaries(&parent);
+    let dead_copies = temporaries(&blobs);
+
     let mut pulling = slow_pull(&sandbox, &server, &parent.join("first"));
-    wait_for_temporaries(&parent, &mut pulling);
-    let copying = slow_copy(&sandbox, &server, &store);
-    let pulls = temporaries(&parent);
-    let copies = temporaries(&blobs);
+    wait_for_new_temporaries(&parent, &mut pulling, &dead_pulls);
+    let copying = slow_copy_beside(&sandbox, &server, &store, &dead_copies);
+    let live = |dir: &Path, dead: &[String]| -> Vec<String> {
+        temporaries(dir)
+            .into_iter()
+            .filter(|n| !dead.contains(n))
+            .collect()
+    };
+    let pulls = live(&parent, &dead_pulls);
+    let copies = live(&blobs, &dead_copies);
+    assert!(!dead_pulls.is_empty() && !dead_copies.is_empty());
+    assert!(!pulls.is_empty() && !copies.is_empty());
 
     let source = format!("oci:{}", source.display());
     let second = parent.join("second");
@@ -546,13 +575,14 @@ fn a_sweep_leaves_a_live_writers_files_alone() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The same pack into the same repository: the blobs the live copy is writing, too.
     let store_arg = format!("oci:{}", store.display());
     let out = packctl(
         &sandbox,
         &[
             "pack",
             "push",
-            sample("hello-manifests").to_str().unwrap(),
+            sample("hello-chart").to_str().unwrap(),
             "-r",
             &store_arg,
         ],
@@ -564,27 +594,13 @@ fn a_sweep_leaves_a_live_writers_files_alone() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Another pack into the same repository folder writes blobs and index.json there too.
-    let out = packctl(
-        &sandbox,
-        &[
-            "pack",
-            "copy",
-            "hello-manifests",
-            "--from",
-            &store_arg,
-            "--to",
-            &format!("{store_arg}/again"),
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 
+    for name in &dead_pulls {
+        assert!(!parent.join(name).exists(), "a killed pull left {name}");
+    }
+    for name in &dead_copies {
+        assert!(!blobs.join(name).exists(), "a killed copy left {name}");
+    }
     for name in &pulls {
         assert!(parent.join(name).exists(), "a live pull lost {name}");
     }
