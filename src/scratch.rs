@@ -140,11 +140,19 @@ fn is_dead(owner: &Owner) -> bool {
     matches!(start_time(owner.pid), Some(start) if start != owner.start)
 }
 
+/// How many times a folder is walked for removal, when work still writing into it makes
+/// a walk fail (a folder not empty by the time it is removed).
+const REMOVE_ATTEMPTS: usize = 3;
+
 fn remove_entry(path: &Path) {
     // Best effort: another sweeper may be removing the same entry.
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => {
-            let _ = fs::remove_dir_all(path);
+            for _ in 0..REMOVE_ATTEMPTS {
+                if fs::remove_dir_all(path).is_ok() || !path.exists() {
+                    break;
+                }
+            }
         }
         Ok(_) => {
             let _ = fs::remove_file(path);

@@ -413,6 +413,66 @@ fn sigint_during_a_push_removes_the_build_folder() {
 }
 
 #[test]
+fn sigint_while_unpacking_leaves_nothing() {
+    let sandbox = Sandbox::new();
+    // A role folder of many small files takes a moment to unpack: the signal lands while
+    // another thread creates folders and files in the temporary folder.
+    let pack = sandbox.copy(&sample("golden-centos-aws"), "pack");
+    for d in 0..40 {
+        let dir = pack.join(format!("harden_os/files/d{d:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..75 {
+            std::fs::write(dir.join(format!("f{f:03}.txt")), [b'x'; 100]).unwrap();
+        }
+    }
+    let source = format!("oci:{}", sandbox.path().join("source").display());
+    let out = packctl(
+        &sandbox,
+        &["pack", "push", pack.to_str().unwrap(), "-r", &source],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let parent = sandbox.path().join("out");
+    let target = parent.join("golden");
+    let mut child = spawn(packctl(
+        &sandbox,
+        &[
+            "pack",
+            "pull",
+            "golden-centos-aws",
+            target.to_str().unwrap(),
+            "-r",
+            &source,
+        ],
+    ));
+    let deadline = Instant::now() + REACH;
+    while !temporaries(&parent)
+        .iter()
+        .any(|t| parent.join(t).join("harden_os").exists())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the role folder was never unpacked"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the pull ended before the signal"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    signal(&child, "INT");
+    assert_interrupted(child);
+    assert_eq!(temporaries(&parent), Vec::<String>::new());
+    assert!(!target.exists());
+}
+
+#[test]
 fn a_killed_pull_is_swept_by_the_next_pull() {
     let sandbox = Sandbox::new();
     let source = source_store(&sandbox);
