@@ -828,3 +828,35 @@ fn a_closed_stdout_keeps_the_exit_status() {
         }
     }
 }
+
+#[test]
+fn a_full_stdout_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let valid = sample("hello-chart");
+    let cases: [&[&str]; 2] = [
+        &["completion", "bash"],
+        &["pack", "validate", valid.to_str().unwrap()],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = packctl(&sandbox, args)
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: cannot write the result to stdout"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("caused by: No space left"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -114,17 +114,26 @@ impl Write for Stdout {
         }
         let mut out = io::stdout().lock();
         match out.write_all(buf).and_then(|()| out.flush()) {
+            Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 STDOUT_CLOSED.store(true, Ordering::Relaxed);
                 Ok(())
             }
-            other => other,
+            Err(source) => Err(io::Error::new(source.kind(), StdoutError { source })),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Stdout cannot be written (a full disk, a closed descriptor).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the result to stdout")]
+pub struct StdoutError {
+    #[source]
+    source: io::Error,
 }
 
 /// A finding as [`Finding`]'s own `Display` writes it, its text escaped and its hint on a
