@@ -12,8 +12,9 @@
 //!   id is reused;
 //! - `random` keeps the names of one process apart.
 //!
-//! An entry is swept (removed) only when its name has exactly that shape, its `host` is ours,
-//! and its writer is gone: `kill(pid, 0)` says no such process, or the process with that id
+//! An entry is swept (removed) only when its name has exactly that shape, its `host` is ours
+//! (on a system without `/proc/sys/kernel/random/boot_id`, nothing is swept), and its
+//! writer is gone: `kill(pid, 0)` says no such process, or the process with that id
 //! started at another time. An entry from another host, another boot, another PID namespace
 //! (a container sharing the folder), or an older naming scheme is never touched, because
 //! nothing here can tell whether its writer still runs.
@@ -125,9 +126,15 @@ fn parse(name: &str, prefix: &str) -> Option<Owner> {
     })
 }
 
+/// Whether this system says which boot it is; without that, process ids in names could be
+/// another machine's, and nothing is swept.
+static KNOWS_BOOT: LazyLock<bool> = LazyLock::new(|| {
+    fs::read_to_string("/proc/sys/kernel/random/boot_id").is_ok_and(|b| !b.trim().is_empty())
+});
+
 /// Whether the writer named by `owner` is certainly gone.
 fn is_dead(owner: &Owner) -> bool {
-    if owner.host != ME.host {
+    if !*KNOWS_BOOT || owner.host != ME.host {
         return false;
     }
     if owner == &*ME {
