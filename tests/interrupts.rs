@@ -726,6 +726,15 @@ fn control_characters_from_an_artifact_are_escaped() {
             &store_arg,
         ],
         vec!["pack", "inspect", "hello-chart:0.1.0", "-r", &store_arg],
+        vec![
+            "--output",
+            "json",
+            "pack",
+            "inspect",
+            "hello-chart:0.1.0",
+            "-r",
+            &store_arg,
+        ],
     ];
     for args in runs {
         let out = packctl(&sandbox, &args).output().unwrap();
@@ -751,7 +760,7 @@ fn control_characters_from_an_artifact_are_escaped() {
         }
         assert!(!shown.contains("panicked"), "{shown}");
         assert!(
-            shown.contains("\\u{1b}"),
+            shown.contains("\\u{1b}") || shown.contains("\\u001b"),
             "the title is not shown escaped: {shown}"
         );
     }

@@ -62,10 +62,9 @@ impl Printer {
 
     /// The result as pretty JSON on stdout.
     pub fn json(&self, value: &impl Serialize) -> io::Result<()> {
-        // JSON strings carry control characters escaped already.
-        let mut bytes = serde_json::to_vec_pretty(value)?;
-        bytes.push(b'\n');
-        Stdout.write_all(&bytes)
+        let mut text = escape_json(&serde_json::to_string_pretty(value)?).into_owned();
+        text.push('\n');
+        Stdout.write_all(text.as_bytes())
     }
 
     /// Progress bars when stderr is a terminal, a line per blob with `-v`, else silence.
@@ -176,6 +175,26 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text with the unsafe characters serde_json leaves as they are (DEL, C1 controls,
+/// bidirectional overrides) written as `\uXXXX`.
+///
+/// serde_json escapes every character below U+0020 inside strings, so a raw newline left in
+/// `json` is layout and stays; everything else unsafe can only be inside a string.
+fn escape_json(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c != '\n' && is_unsafe(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +206,14 @@ mod tests {
             escape("a\u{1b}[2Jb\nc\td\u{9b}e\u{7f}\u{202e}"),
             "a\\u{1b}[2Jb\\nc\\td\\u{9b}e\\u{7f}\\u{202e}"
         );
+    }
+
+    #[test]
+    fn json_stays_json_with_nothing_unsafe() {
+        let value = serde_json::json!({"title": "a\u{1b}b\u{9b}c\u{202e}d\ne"});
+        let text = escape_json(&serde_json::to_string_pretty(&value).unwrap()).into_owned();
+        assert!(!text.chars().any(|c| c != '\n' && is_unsafe(c)), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }
