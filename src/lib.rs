@@ -15,6 +15,7 @@ pub mod pack;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod scratch;
 pub mod settings;
 pub mod sign;
 pub mod store;

@@ -100,13 +100,10 @@ pub fn rfc3339(epoch: u64) -> String {
 /// `archive` encoding) are compressed into a scratch folder that lives as long as the
 /// returned [`Artifact`].
 pub fn build(pack: &Pack, options: &BuildOptions) -> Result<Artifact, ArtifactError> {
-    let scratch = tempfile::Builder::new()
-        .prefix("packctl-build-")
-        .tempdir()
-        .map_err(|source| ArtifactError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let scratch = crate::scratch::build_dir().map_err(|source| ArtifactError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let (manifest, blobs) = match options.format {
         Format::Structured => structured(pack, scratch.path())?,
         Format::Archive => archive(pack, scratch.path())?,

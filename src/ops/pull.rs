@@ -131,18 +131,15 @@ pub async fn pull(
         path: parent.clone(),
         source,
     })?;
-    let temp = |prefix: &str| {
-        tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir_in(&parent)
-            .map_err(|source| Error::Io {
-                path: parent.clone(),
-                source,
-            })
+    let temp = || {
+        crate::scratch::dir_in(&parent).map_err(|source| Error::Io {
+            path: parent.clone(),
+            source,
+        })
     };
     // Both folders vanish on any error: nothing half-written is left behind.
-    let staging = temp(".packctl-blobs-")?;
-    let folder = temp(".packctl-pull-")?;
+    let staging = temp()?;
+    let folder = temp()?;
 
     let blobs = fetch_blobs(
         store,

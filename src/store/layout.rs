@@ -102,10 +102,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".packctl-")
-        .tempfile_in(dir)
-        .map_err(io_error(dir))?;
+    let mut tmp = crate::scratch::file_in(dir).map_err(io_error(dir))?;
     tmp.write_all(bytes).map_err(io_error(path))?;
     tmp.as_file().sync_all().map_err(io_error(path))?;
     tmp.persist(path).map_err(|e| io_error(path)(e.error))?;
@@ -360,10 +357,7 @@ impl Layout {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(io_error(&dir))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".packctl-")
-            .tempfile_in(&dir)
-            .map_err(io_error(&dir))?;
+        let tmp = crate::scratch::file_in(&dir).map_err(io_error(&dir))?;
         let (file, tmp_path) = tmp.into_parts();
         let mut out =
             tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));

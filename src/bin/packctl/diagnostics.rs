@@ -1,7 +1,7 @@
 //! The one place errors are rendered: `error:`, then each `caused by:`, then `hint:`.
 
+use crate::printer::{escape, render_finding, to_stderr};
 use packctl::pack::PackError;
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// The exit status for an operation that failed: bad input, a refusal, a registry error.
@@ -9,15 +9,17 @@ pub const EXIT_FAILURE: u8 = 1;
 /// The exit status for a crash inside packctl, which is a bug.
 pub const EXIT_INTERNAL: u8 = 3;
 
+/// The exit status after SIGINT or SIGTERM, once what the run made is removed.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 /// Prints `error` to stderr and returns the exit status for it.
+///
+/// Every message is escaped: errors quote titles, tags and server messages.
 pub fn report(error: &anyhow::Error) -> ExitCode {
-    if let Some(io) = error.downcast_ref::<io::Error>()
-        && io.kind() == io::ErrorKind::BrokenPipe
-    {
-        // The reader of stdout went away; there is nobody left to tell.
-        return ExitCode::SUCCESS;
+    if error.is::<crate::commands::Interrupted>() {
+        to_stderr("interrupted");
+        return ExitCode::from(EXIT_INTERRUPTED);
     }
-    let mut err = io::stderr().lock();
     let findings = match (
         error.downcast_ref::<PackError>(),
         error.downcast_ref::<packctl::error::Error>(),
@@ -27,20 +29,20 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         _ => &[],
     };
     for finding in findings.iter().filter(|f| f.is_error()) {
-        let _ = writeln!(err, "{finding}");
+        to_stderr(&render_finding(finding));
     }
-    let _ = writeln!(err, "error: {error}");
+    to_stderr(&format!("error: {}", escape(&error.to_string())));
     let mut hint = None;
     for (i, cause) in error.chain().enumerate() {
         if i > 0 {
-            let _ = writeln!(err, "caused by: {cause}");
+            to_stderr(&format!("caused by: {}", escape(&cause.to_string())));
         }
         hint = hint
             .or_else(|| packctl::error::hint(cause))
             .or_else(|| local_hint(cause));
     }
     if let Some(hint) = hint {
-        let _ = writeln!(err, "hint: {hint}");
+        to_stderr(&format!("hint: {}", escape(&hint)));
     }
     ExitCode::from(EXIT_FAILURE)
 }
@@ -50,8 +52,8 @@ pub fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default(info);
-        eprintln!(
-            "error: packctl crashed; this is a bug, please report it with the command you ran"
+        to_stderr(
+            "error: packctl crashed; this is a bug, please report it with the command you ran",
         );
         std::process::exit(i32::from(EXIT_INTERNAL));
     }));

@@ -1,5 +1,8 @@
 //! Progress bars on stderr, drawn with indicatif when stderr is a terminal.
+//!
+//! Labels are blob titles from the artifact, so they are escaped like every other line.
 
+use crate::printer::{escape, to_stderr};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use packctl::progress::Reporter;
 use std::sync::Mutex;
@@ -34,7 +37,7 @@ impl Reporter for Bars {
     fn blob_started(&self, label: &str, size: u64) -> usize {
         let bar = self.multi.add(ProgressBar::new(size));
         bar.set_style(self.style.clone());
-        bar.set_message(label.to_string());
+        bar.set_message(escape(label).into_owned());
         let mut bars = self.bars.lock().expect("not poisoned");
         bars.push(bar);
         bars.len() - 1
@@ -57,7 +60,7 @@ impl Reporter for Bars {
     }
 
     fn status(&self, message: &str) {
-        let _ = self.multi.println(message);
+        let _ = self.multi.println(escape(message));
     }
 }
 
@@ -77,7 +80,7 @@ impl Lines {
 impl Reporter for Lines {
     fn blob_started(&self, label: &str, size: u64) -> usize {
         let mut blobs = self.blobs.lock().expect("not poisoned");
-        blobs.push((label.to_string(), size));
+        blobs.push((escape(label).into_owned(), size));
         blobs.len() - 1
     }
 
@@ -85,14 +88,14 @@ impl Reporter for Lines {
         let blobs = self.blobs.lock().expect("not poisoned");
         if let Some((label, size)) = blobs.get(id) {
             let what = if transferred { "sent" } else { "already there" };
-            eprintln!(
+            to_stderr(&format!(
                 "  {label} ({}): {what}",
                 crate::commands::human_bytes(*size)
-            );
+            ));
         }
     }
 
     fn status(&self, message: &str) {
-        eprintln!("{message}");
+        to_stderr(&escape(message));
     }
 }

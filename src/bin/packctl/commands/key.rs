@@ -92,9 +92,9 @@ pub fn generate(args: KeyGenerateArgs, printer: Printer) -> anyhow::Result<ExitC
         let _ = std::fs::remove_file(&private);
         return Err(e.into());
     }
+    printer.status(format_args!("Private key written to {}", private.display()));
     printer.status(format_args!(
-        "Private key written to {}\nPublic key written to {} (both mode 0600)",
-        private.display(),
+        "Public key written to {} (both mode 0600)",
         public.display()
     ));
     if printer.is_json() {

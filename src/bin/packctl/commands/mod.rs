@@ -21,6 +21,8 @@ use packctl::store::{Location, OpenOptions, Store};
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
     match command {
@@ -46,13 +48,55 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Runs a future on a runtime made for this one command.
+/// How long an interrupted command waits for work still running on other threads
+/// (unpacking, compressing, hashing) to stop before it removes its temporary files.
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
+/// SIGINT or SIGTERM stopped the command; what it had made is removed.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Runs a future on a runtime made for this one command, until it ends or SIGINT or
+/// SIGTERM arrives.
+///
+/// On a signal the future is dropped, so the temporary files and folders it owns remove
+/// themselves; then work on blocking threads gets [`INTERRUPT_GRACE`] to stop, and whatever
+/// temporary entries of this process remain (a folder recreated by that work) are removed.
 pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
+    let output = runtime.block_on(async {
+        // Listen before the command starts, so no signal falls between the two.
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        tokio::select! {
+            biased;
+            () = arrival(interrupt) => None,
+            () = arrival(terminate) => None,
+            output = future => Some(output),
+        }
+    });
+    match output {
+        Some(output) => Ok(output),
+        None => {
+            runtime.shutdown_timeout(INTERRUPT_GRACE);
+            packctl::scratch::remove_own();
+            Err(Interrupted.into())
+        }
+    }
+}
+
+/// Resolves when `signal` arrives; never, when it could not be listened to.
+async fn arrival(signal: Option<Signal>) {
+    if let Some(mut signal) = signal
+        && signal.recv().await.is_some()
+    {
+        return;
+    }
+    std::future::pending::<()>().await
 }
 
 /// Where `certs.d` folders are looked for.
@@ -164,6 +208,6 @@ pub fn human_bytes(bytes: u64) -> String {
 /// Prints the warnings of a pack on stderr.
 pub fn print_warnings(printer: &Printer, warnings: &[packctl::pack::Finding]) {
     for w in warnings {
-        printer.status(w);
+        printer.status_finding(w);
     }
 }

@@ -48,7 +48,7 @@ pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         })?;
     } else {
         for finding in &validation.findings {
-            printer.data(finding)?;
+            printer.finding(finding)?;
         }
         let counts = format!(
             "{} error{}, {} warning{}",
