@@ -166,6 +166,70 @@ fn one_version_pushed_at_once_into_an_oci_store_has_one_winner() {
 }
 
 #[test]
+fn one_version_copied_at_once_into_an_oci_store_has_one_winner() {
+    let sandbox = Sandbox::new();
+    let dirs = variants(&sandbox, "pack", WRITERS, |_| "0.1.0".into());
+    let sources: Vec<String> = (0..WRITERS)
+        .map(|i| {
+            format!(
+                "oci:{}",
+                sandbox.path().join(format!("source-{i}")).display()
+            )
+        })
+        .collect();
+    for (dir, source) in dirs.iter().zip(&sources) {
+        sandbox
+            .run(&["pack", "push", s(dir), "-r", source])
+            .success();
+    }
+    let root = sandbox.path().join("store");
+    let target = format!("oci:{}", root.display());
+    let runs = run_together(
+        sources
+            .iter()
+            .map(|source| {
+                let mut cmd = sandbox.command();
+                cmd.args([
+                    "pack",
+                    "copy",
+                    "hello-chart:0.1.0",
+                    "--from",
+                    source,
+                    "--to",
+                    &target,
+                ]);
+                cmd
+            })
+            .collect(),
+    );
+    let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one copy may win:\n{}",
+        runs.iter()
+            .map(Run::transcript)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for run in runs.iter().filter(|r| r.code != 0) {
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stderr.contains("already holds another pack"),
+            "{}",
+            run.transcript()
+        );
+    }
+    let tags = layout_tags(&root.join("spectro-packs/archive/hello-chart"));
+    assert_eq!(tags.len(), 1, "{tags:?}");
+    assert!(
+        winners[0].stdout.contains(&tags[0].1),
+        "the tag must hold the winner's pack: {tags:?}\n{}",
+        winners[0].transcript()
+    );
+}
+
+#[test]
 fn one_version_pushed_at_once_to_a_registry_loses_nobody_silently() {
     let registry = Registry::plain();
     let sandbox = Sandbox::new();

@@ -152,24 +152,20 @@ async fn copy_one(
         .await?;
     let manifest = parse_manifest(&resolved.reference, &bytes)?;
     let target_reference = to.reference(target_repository, reference);
-    let status = match tag {
-        Some(tag) => match to.resolve(target_repository, tag).await? {
-            None => PushStatus::Pushed,
-            Some(existing) if existing.digest == resolved.descriptor.digest => {
-                PushStatus::Unchanged
-            }
-            Some(existing) if options.force => PushStatus::Overwritten {
-                previous: existing.digest,
-            },
-            Some(existing) => {
-                return Err(Error::TagExists {
-                    reference: target_reference,
-                    existing: existing.digest,
-                    new: resolved.descriptor.digest,
-                });
-            }
-        },
-        None => PushStatus::Pushed,
+    // Whether the tag may be written is decided before any blob moves, and again when it is
+    // written, as for a push.
+    let condition = match tag {
+        Some(tag) => {
+            super::push::tag_condition(
+                to,
+                target_repository,
+                tag,
+                &resolved.descriptor.digest,
+                options.force,
+            )
+            .await?
+        }
+        None => None,
     };
     let mut seen = BTreeSet::new();
     let blobs: Vec<&Descriptor> = std::iter::once(&manifest.config)
@@ -203,10 +199,17 @@ async fn copy_one(
         .await?;
     let mut descriptor = resolved.descriptor.clone();
     descriptor.artifact_type = manifest.artifact_type.clone();
-    if status != PushStatus::Unchanged {
-        to.push_manifest(target_repository, &descriptor, bytes, tag)
-            .await?;
-    }
+    let status = match tag {
+        Some(tag) => {
+            super::push::write_tag(to, target_repository, tag, &descriptor, bytes, condition)
+                .await?
+        }
+        None => {
+            to.push_manifest(target_repository, &descriptor, bytes, None)
+                .await?;
+            PushStatus::Pushed
+        }
+    };
     Ok(Copied {
         from: resolved.reference,
         to: target_reference,

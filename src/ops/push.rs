@@ -1,11 +1,14 @@
 //! Pushing a pack: build its artifact, send the blobs the store lacks, then the manifest.
 
 use super::Transfer;
-use crate::artifact::{self, Artifact, BlobSource, BuildOptions, Digest, MAX_MANIFEST_SIZE};
+use crate::artifact::{
+    self, Artifact, BlobSource, BuildOptions, Descriptor, Digest, MAX_MANIFEST_SIZE,
+};
 use crate::error::Error;
 use crate::pack::{Finding, Pack};
 use crate::progress::{SharedReporter, blob_progress};
 use crate::store::{Source, Store, StoreError, TagCondition, TagWrite};
+use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::path::Path;
@@ -110,59 +113,18 @@ pub async fn push_artifact(
             limit: MAX_MANIFEST_SIZE,
         });
     }
-    let ours = &artifact.digest;
-    let refused = |existing: Digest| Error::TagExists {
-        reference: reference.clone(),
-        existing,
-        new: ours.clone(),
-    };
-    let condition = match store.resolve(repository, tag).await? {
-        Some(existing) if &existing.digest == ours => None,
-        Some(_) if options.force => Some(TagCondition::Any),
-        Some(existing) => return Err(refused(existing.digest)),
-        None if options.force => Some(TagCondition::Any),
-        None => Some(TagCondition::Absent),
-    };
+    let condition = tag_condition(store, repository, tag, &artifact.digest, options.force).await?;
     let blobs = upload_blobs(store, repository, artifact, options.concurrency, reporter).await?;
     // The manifest goes last, so the tag never points at missing content.
-    let status = match condition {
-        None => PushStatus::Unchanged,
-        Some(condition) => {
-            let write = store
-                .put_manifest_if(
-                    repository,
-                    &artifact.descriptor(),
-                    artifact.manifest_bytes.clone(),
-                    tag,
-                    &condition,
-                )
-                .await?;
-            match write {
-                TagWrite::Written { previous: None } => PushStatus::Pushed,
-                TagWrite::Written {
-                    previous: Some(previous),
-                } if &previous == ours => PushStatus::Unchanged,
-                TagWrite::Written {
-                    previous: Some(previous),
-                } => PushStatus::Overwritten { previous },
-                // Another push of this very pack got there first.
-                TagWrite::Refused {
-                    current: Some(current),
-                } if &current == ours => PushStatus::Unchanged,
-                TagWrite::Refused {
-                    current: Some(current),
-                } => return Err(refused(current)),
-                TagWrite::Refused { current: None } => {
-                    return Err(StoreError::TagRace {
-                        reference,
-                        ours: ours.clone(),
-                        theirs: None,
-                    }
-                    .into());
-                }
-            }
-        }
-    };
+    let status = write_tag(
+        store,
+        repository,
+        tag,
+        &artifact.descriptor(),
+        artifact.manifest_bytes.clone(),
+        condition,
+    )
+    .await?;
     Ok(PushOutcome {
         reference,
         repository: repository.to_string(),
@@ -171,6 +133,77 @@ pub async fn push_artifact(
         status,
         blobs,
         warnings: Vec::new(),
+    })
+}
+
+/// Decides, before any blob moves, whether `tag` may be pointed at the manifest `ours`:
+/// `None` when it already points there, else the condition the tag write must meet.
+pub(crate) async fn tag_condition(
+    store: &Store,
+    repository: &str,
+    tag: &str,
+    ours: &Digest,
+    force: bool,
+) -> Result<Option<TagCondition>, Error> {
+    match store.resolve(repository, tag).await? {
+        Some(existing) if &existing.digest == ours => Ok(None),
+        Some(_) | None if force => Ok(Some(TagCondition::Any)),
+        Some(existing) => Err(Error::TagExists {
+            reference: store.reference(repository, tag),
+            existing: existing.digest,
+            new: ours.clone(),
+        }),
+        None => Ok(Some(TagCondition::Absent)),
+    }
+}
+
+/// Stores the manifest and points `tag` at it under `condition` (see
+/// [`Store::put_manifest_if`]), and says what happened to the tag. A tag that another writer
+/// took meanwhile refuses the write, as the check before the upload would have.
+pub(crate) async fn write_tag(
+    store: &Store,
+    repository: &str,
+    tag: &str,
+    descriptor: &Descriptor,
+    bytes: Bytes,
+    condition: Option<TagCondition>,
+) -> Result<PushStatus, Error> {
+    let Some(condition) = condition else {
+        return Ok(PushStatus::Unchanged);
+    };
+    let ours = &descriptor.digest;
+    let write = store
+        .put_manifest_if(repository, descriptor, bytes, tag, &condition)
+        .await?;
+    Ok(match write {
+        TagWrite::Written { previous: None } => PushStatus::Pushed,
+        TagWrite::Written {
+            previous: Some(previous),
+        } if &previous == ours => PushStatus::Unchanged,
+        TagWrite::Written {
+            previous: Some(previous),
+        } => PushStatus::Overwritten { previous },
+        // Another push of this very pack got there first.
+        TagWrite::Refused {
+            current: Some(current),
+        } if &current == ours => PushStatus::Unchanged,
+        TagWrite::Refused {
+            current: Some(current),
+        } => {
+            return Err(Error::TagExists {
+                reference: store.reference(repository, tag),
+                existing: current,
+                new: ours.clone(),
+            });
+        }
+        TagWrite::Refused { current: None } => {
+            return Err(StoreError::TagRace {
+                reference: store.reference(repository, tag),
+                ours: ours.clone(),
+                theirs: None,
+            }
+            .into());
+        }
     })
 }
 
