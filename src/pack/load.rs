@@ -1,7 +1,7 @@
 //! Loading a pack folder: the file checks, and assembling the parts of a valid pack.
 
 use super::finding::{Finding, Position};
-use super::json_index::JsonIndex;
+use super::json_index::{JsonIndex, JsonPath};
 use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
 use super::walk::{Node, NodeKind, Tree, is_below};
 use super::{LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
@@ -292,8 +292,8 @@ pub(crate) struct Reference {
 }
 
 impl Reference {
-    fn field(&self) -> String {
-        format!("{}[{}]", self.list, self.index)
+    fn field(&self) -> JsonPath {
+        JsonPath::field(self.list).item(self.index)
     }
 }
 
@@ -347,7 +347,7 @@ fn check_references(
     let mut references: Vec<Reference> = Vec::new();
     for (list, paths) in lists {
         for (position, raw) in paths.iter().enumerate() {
-            let field = format!("{list}[{position}]");
+            let field = JsonPath::field(list).item(position);
             let path = match normalize(raw) {
                 Ok(p) => p,
                 Err((what, hint)) => {
@@ -358,7 +358,7 @@ fn check_references(
                             format!("`{field}` \"{raw}\" {what}"),
                         )
                         .at(index.value(&field))
-                        .field(field)
+                        .field(field.to_string())
                         .hint(hint),
                     );
                     continue;
@@ -417,7 +417,7 @@ fn check_reference(
         findings.push(
             Finding::error(rule, PACK_JSON, message)
                 .at(index.value(&field))
-                .field(field)
+                .field(field.to_string())
                 .hint(hint),
         );
         return false;
@@ -529,7 +529,7 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
                     ),
                 )
                 .at(index.value(&r.field()))
-                .field(r.field())
+                .field(r.field().to_string())
                 .hint("remove the entry"),
             );
             continue;
@@ -547,7 +547,7 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
                     ),
                 )
                 .at(index.value(&r.field()))
-                .field(r.field())
+                .field(r.field().to_string())
                 .hint("name each file or folder once"),
             );
             continue;
@@ -569,7 +569,7 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
                     ),
                 )
                 .at(index.value(&r.field()))
-                .field(r.field())
+                .field(r.field().to_string())
                 .hint("a file belongs either to a role folder or to its own list, not both"),
             );
             continue;
