@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Run, Sandbox, root, sample};
-use packctl::pack::validate;
+use packctl::pack::{InputLimits, Severity, validate, validate_with};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -122,4 +122,128 @@ fn file_names_in_findings_are_escaped() {
     let v = validate(&dir);
     let files: Vec<_> = v.findings.iter().map(|f| f.file.as_str()).collect();
     assert_eq!(files, ["gone\\u{1b}[2J"], "{:#?}", v.findings);
+}
+
+fn rules(dir: &Path) -> Vec<(Severity, &'static str)> {
+    validate(dir)
+        .findings
+        .iter()
+        .map(|f| (f.severity, f.rule))
+        .collect()
+}
+
+#[test]
+fn large_well_formed_yaml_is_valid() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("hello-manifests"), "large-yaml");
+    let mut values = String::new();
+    for i in 0..130_000 {
+        values.push_str(&format!("key{i}: {i}\n"));
+    }
+    fs::write(dir.join("values.yaml"), values).unwrap();
+    let mut manifest = String::new();
+    for i in 0..3_000 {
+        manifest.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"
+        ));
+    }
+    fs::write(dir.join("manifests/namespace.yaml"), manifest).unwrap();
+    let started = Instant::now();
+    assert_eq!(rules(&dir), []);
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[test]
+fn yaml_over_a_limit_is_too_large_not_invalid() {
+    let sandbox = Sandbox::new();
+    let limits = InputLimits {
+        max_yaml_documents: 10,
+        max_yaml_nodes: 1_000,
+        max_yaml_depth: 8,
+        ..InputLimits::default()
+    };
+    let check = |name: &str, file: &str, text: String, needle: &str| {
+        let dir = sandbox.copy(&sample("hello-manifests"), name);
+        fs::write(dir.join(file), text).unwrap();
+        let v = validate_with(&dir, &limits);
+        let found: Vec<_> = v.findings.iter().map(|f| (f.severity, f.rule)).collect();
+        assert_eq!(
+            found,
+            [(Severity::Error, "yaml-too-large")],
+            "{name}: {v:#?}"
+        );
+        let finding = &v.findings[0];
+        assert_eq!(finding.file, file);
+        assert!(finding.message.contains(file), "{}", finding.message);
+        assert!(finding.message.contains(needle), "{}", finding.message);
+        assert!(
+            !finding.message.contains("not valid"),
+            "{}",
+            finding.message
+        );
+    };
+    check(
+        "documents",
+        "manifests/namespace.yaml",
+        "---\na: 1\n".repeat(11),
+        "more than 10 YAML documents",
+    );
+    check(
+        "nodes",
+        "values.yaml",
+        (0..600).map(|i| format!("k{i}: {i}\n")).collect(),
+        "more than 1000 YAML nodes",
+    );
+    check(
+        "block-depth",
+        "values.yaml",
+        (0..10)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect::<String>()
+            + "          - 1\n",
+        "more than 8 levels deep",
+    );
+    check(
+        "flow-depth",
+        "values.yaml",
+        format!("a: {}{}\n", "[".repeat(20), "]".repeat(20)),
+        "more than 8 levels deep",
+    );
+
+    // Aliases that expand a billion-fold are refused as too large, under the default limits.
+    let dir = sandbox.copy(&sample("hello-manifests"), "aliases");
+    let mut laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_string();
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    fs::write(dir.join("values.yaml"), laughs).unwrap();
+    let started = Instant::now();
+    let run = sandbox.run(["pack", "validate", dir.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("error[yaml-too-large]: values.yaml:")
+            && run.stdout.contains("anchors and aliases"),
+        "{}",
+        run.stdout
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Size is judged before reading: a sparse file over the cap costs nothing to refuse.
+    let dir = sandbox.copy(&sample("hello-manifests"), "huge-values");
+    let file = fs::File::create(dir.join("values.yaml")).unwrap();
+    file.set_len(packctl::pack::MAX_YAML_BYTES + 1).unwrap();
+    let started = Instant::now();
+    let run = sandbox.run(["pack", "validate", dir.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("error[file-too-large]: values.yaml:"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&packctl::pack::MAX_YAML_BYTES.to_string())
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -60,6 +60,7 @@ const INVALID: &[(&str, &str)] = &[
     ("values-yaml-duplicate-key", "duplicate-key"),
     ("values-yaml-not-utf8", "not-utf8"),
     ("values-yaml-syntax-error", "yaml-syntax"),
+    ("values-yaml-too-deep", "yaml-too-large"),
     ("version-is-number", "wrong-type"),
     ("version-leading-v", "invalid-version"),
     ("version-not-semver", "invalid-version"),

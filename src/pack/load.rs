@@ -4,24 +4,29 @@ use super::finding::{Finding, Position};
 use super::json_index::{JsonIndex, JsonPath};
 use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
 use super::walk::{Node, NodeKind, Tree, is_below};
-use super::{LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
+use super::{InputLimits, LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::Path;
 
-/// pack.json larger than this is refused: it becomes a config blob, and registries cap those.
-const MAX_PACK_JSON: u64 = 1 << 20;
+/// The most bytes of pack.json: it becomes a config blob, and registries cap those.
+pub const MAX_PACK_JSON_BYTES: u64 = 1 << 20;
 
 /// Validates the pack in `dir`, reporting every finding at once.
 pub fn validate(dir: &Path) -> Validation {
+    validate_with(dir, &InputLimits::default())
+}
+
+/// Validates the pack in `dir` with caps of its own on what is read.
+pub fn validate_with(dir: &Path, limits: &InputLimits) -> Validation {
     let mut findings = Vec::new();
-    let pack = load(dir, &mut findings);
+    let pack = load(dir, limits, &mut findings);
     let pack = pack.filter(|_| !findings.iter().any(Finding::is_error));
     Validation { findings, pack }
 }
 
-fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
+fn load(dir: &Path, limits: &InputLimits, findings: &mut Vec<Finding>) -> Option<Pack> {
     let unreadable_folder = |e: io::Error| {
         Finding::error(
             "unreadable",
@@ -65,7 +70,7 @@ fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
     let (metadata_bytes, read) = read_metadata(&tree, findings);
     let values = required_file(&tree, VALUES_YAML, "an empty values.yaml is fine", findings);
     if let Some(file) = &values {
-        check_yaml_file(file, false, findings);
+        check_yaml_file(file, false, limits, findings);
     }
     let logo = required_file(
         &tree,
@@ -78,7 +83,7 @@ fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
     }
     // Without a pack.json object there is no list to hold files against.
     let listed = read.listed?;
-    let references = check_references(&listed, &tree, &read.index, findings);
+    let references = check_references(&listed, &tree, &read.index, limits, findings);
     warn_unlisted(&tree, &references, findings);
     let metadata = read.metadata?;
     let parts = assemble(&tree, &references, values?, logo?)?;
@@ -146,22 +151,24 @@ fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, Metadata
     let Some(file) = required_file(tree, PACK_JSON, hint, findings) else {
         return (Vec::new(), MetadataRead::default());
     };
-    if file.size > MAX_PACK_JSON {
-        findings.push(
-            Finding::error(
-                "file-too-large",
-                PACK_JSON,
-                format!(
-                    "pack.json is {} bytes; packctl reads at most {MAX_PACK_JSON}",
-                    file.size
-                ),
-            )
-            .hint("keep pack.json to metadata; move data into values.yaml or other files"),
-        );
+    let too_large = |size: u64| {
+        Finding::error(
+            "file-too-large",
+            PACK_JSON,
+            format!("pack.json is {size} bytes; packctl reads at most {MAX_PACK_JSON_BYTES}"),
+        )
+        .hint("keep pack.json to metadata; move data into values.yaml or other files")
+    };
+    if file.size > MAX_PACK_JSON_BYTES {
+        findings.push(too_large(file.size));
         return (Vec::new(), MetadataRead::default());
     }
-    let bytes = match fs::read(&file.source) {
-        Ok(b) => b,
+    let bytes = match read_capped(&file.source, MAX_PACK_JSON_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            findings.push(too_large(MAX_PACK_JSON_BYTES + 1));
+            return (Vec::new(), MetadataRead::default());
+        }
         Err(e) => {
             findings.push(unreadable(PACK_JSON, &e));
             return (Vec::new(), MetadataRead::default());
@@ -176,6 +183,16 @@ fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, Metadata
     };
     let read = metadata::read(text, findings);
     (bytes, read)
+}
+
+/// Reads a whole file, or `None` when it holds more than `limit` bytes: the size the walk saw
+/// is checked first, but the file may have grown since.
+fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 fn unreadable(file: &str, e: &io::Error) -> Finding {
@@ -197,9 +214,37 @@ fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> Finding {
 }
 
 /// Checks that a YAML file parses (every document, when `multi`), with no duplicate keys.
-fn check_yaml_file(file: &PackFile, multi: bool, findings: &mut Vec<Finding>) {
-    let bytes = match fs::read(&file.source) {
-        Ok(b) => b,
+fn check_yaml_file(
+    file: &PackFile,
+    multi: bool,
+    limits: &InputLimits,
+    findings: &mut Vec<Finding>,
+) {
+    let too_large = |size: u64| {
+        Finding::error(
+            "file-too-large",
+            &file.path,
+            format!(
+                "{} is {size} bytes; packctl reads YAML files of at most {} bytes",
+                file.path, limits.max_yaml_bytes
+            ),
+        )
+        .hint(if multi {
+            "split the manifest into several files"
+        } else {
+            "keep values.yaml to values users set; move large data into other files"
+        })
+    };
+    if file.size > limits.max_yaml_bytes {
+        findings.push(too_large(file.size));
+        return;
+    }
+    let bytes = match read_capped(&file.source, limits.max_yaml_bytes) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            findings.push(too_large(limits.max_yaml_bytes + 1));
+            return;
+        }
         Err(e) => {
             findings.push(unreadable(&file.path, &e));
             return;
@@ -216,16 +261,35 @@ fn check_yaml_file(file: &PackFile, multi: bool, findings: &mut Vec<Finding>) {
     if multi && text.contains("{{") {
         return;
     }
-    if let Some(finding) = check_yaml(&file.path, text, multi) {
+    if let Some(finding) = check_yaml(&file.path, text, multi, limits) {
         findings.push(finding);
     }
 }
 
 /// Parses YAML text; `None` when it is well formed.
-pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding> {
+pub(crate) fn check_yaml(
+    file: &str,
+    text: &str,
+    multi: bool,
+    limits: &InputLimits,
+) -> Option<Finding> {
     use serde::de::IgnoredAny;
     let mut options = serde_saphyr::options::Options::default();
     options.with_snippet = false;
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_documents = limits.max_yaml_documents;
+    budget.max_nodes = limits.max_yaml_nodes;
+    // Every node is at most two events (start and end), and each document adds a few more.
+    budget.max_events = limits
+        .max_yaml_nodes
+        .saturating_mul(2)
+        .saturating_add(limits.max_yaml_documents.saturating_mul(4))
+        .saturating_add(16);
+    budget.max_depth = limits.max_yaml_depth;
+    budget.flow_nesting_limit = limits.max_yaml_depth;
+    // Scalars are bounded by the file size, which is checked before parsing.
+    budget.max_total_scalar_bytes = usize::try_from(limits.max_yaml_bytes).unwrap_or(usize::MAX);
+    options.budget = Some(budget);
     let result = if multi {
         serde_saphyr::from_str_multiple_with_options::<IgnoredAny, Vec<_>>(text, options).map(drop)
     } else {
@@ -236,7 +300,25 @@ pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding>
         line: l.line() as u32,
         column: l.column() as u32,
     });
-    let finding = match &error {
+    // An error met while replaying an alias comes wrapped; what went wrong is inside.
+    let mut cause = &error;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = cause
+    {
+        cause = error;
+    }
+    let finding = match cause {
+        serde_saphyr::Error::AliasReplayCounterOverflow { .. }
+        | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => {
+            let (what, hint) = budget_breach(
+                &serde_saphyr::budget::BudgetBreach::Aliases { aliases: 0 },
+                limits,
+                multi,
+            );
+            too_large_yaml(file, &what, hint)
+        }
         serde_saphyr::Error::DuplicateMappingKey { key, .. } => Finding::error(
             "duplicate-key",
             file,
@@ -246,6 +328,27 @@ pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding>
             },
         )
         .hint("keep one of the two keys; YAML readers disagree on which one wins"),
+        serde_saphyr::Error::Budget { breach, .. } => {
+            let (what, hint) = budget_breach(breach, limits, multi);
+            too_large_yaml(file, &what, hint)
+        }
+        serde_saphyr::Error::ExternalMessage { source, .. }
+            if matches!(
+                &**source,
+                serde_saphyr::ExternalMessageSource::Parser(scan)
+                    if matches!(scan.kind(), serde_saphyr::granit_parser::ErrorKind::RecursionLimitExceeded)
+            ) =>
+        {
+            // The parser's own nesting limit is the depth budget, hit before the budget sees it.
+            let (what, hint) = budget_breach(
+                &serde_saphyr::budget::BudgetBreach::Depth {
+                    depth: limits.max_yaml_depth + 1,
+                },
+                limits,
+                multi,
+            );
+            too_large_yaml(file, &what, hint)
+        }
         other => {
             let text = other.to_string();
             let message = text
@@ -265,6 +368,66 @@ pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding>
         }
     };
     Some(finding.at(position))
+}
+
+fn too_large_yaml(file: &str, what: &str, hint: &str) -> Finding {
+    Finding::error(
+        "yaml-too-large",
+        file,
+        format!("{file} is too large to check: {what}"),
+    )
+    .hint(hint)
+}
+
+/// What a YAML budget breach means, with the limit that was hit, and how to stay under it.
+fn budget_breach(
+    breach: &serde_saphyr::budget::BudgetBreach,
+    limits: &InputLimits,
+    multi: bool,
+) -> (String, &'static str) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let split = if multi {
+        "split the manifest into several files"
+    } else {
+        "keep values.yaml to values users set; move large data into other files"
+    };
+    match breach {
+        B::Documents { .. } => (
+            format!(
+                "it holds more than {} YAML documents",
+                limits.max_yaml_documents
+            ),
+            split,
+        ),
+        B::Nodes { .. } | B::Events { .. } => (
+            format!(
+                "it holds more than {} YAML nodes (keys, values and items)",
+                limits.max_yaml_nodes
+            ),
+            split,
+        ),
+        B::Depth { .. } => (
+            format!(
+                "it nests sequences and mappings more than {} levels deep",
+                limits.max_yaml_depth
+            ),
+            "flatten the nesting",
+        ),
+        B::ScalarBytes { .. } | B::InputBytes { .. } => (
+            format!("its text is over {} bytes", limits.max_yaml_bytes),
+            split,
+        ),
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. }
+        | B::MergeKeys { .. } => (
+            "its anchors and aliases (`&a`, `*a`, `<<`) expand to more than packctl reads".into(),
+            "write the repeated values out, or use fewer aliases",
+        ),
+        other => (format!("it exceeds a parser limit ({other:?})"), split),
+    }
 }
 
 fn check_logo(file: &PackFile, findings: &mut Vec<Finding>) {
@@ -337,6 +500,7 @@ fn check_references(
     listed: &Listed,
     tree: &Tree,
     index: &JsonIndex,
+    limits: &InputLimits,
     findings: &mut Vec<Finding>,
 ) -> Vec<Reference> {
     let lists: [(&'static str, &Vec<String>); 3] = [
@@ -369,7 +533,7 @@ fn check_references(
                 index: position,
                 path,
             };
-            if check_reference(&reference, raw, tree, index, findings) {
+            if check_reference(&reference, raw, tree, index, limits, findings) {
                 references.push(reference);
             }
         }
@@ -384,6 +548,7 @@ fn check_reference(
     raw: &str,
     tree: &Tree,
     index: &JsonIndex,
+    limits: &InputLimits,
     findings: &mut Vec<Finding>,
 ) -> bool {
     let field = reference.field();
@@ -427,7 +592,7 @@ fn check_reference(
         "charts" => check_chart(path, node, findings),
         "kubeManifests" => {
             if let Some(file) = file_of(tree, path) {
-                check_yaml_file(&file, true, findings);
+                check_yaml_file(&file, true, limits, findings);
             }
         }
         _ => check_role(path, tree, findings),
@@ -678,15 +843,29 @@ mod tests {
 
     #[test]
     fn yaml_findings_carry_positions() {
-        let f = check_yaml("values.yaml", "a: 1\nb:\n  c: 1\n  c: 2\n", false).unwrap();
+        let f = check_yaml(
+            "values.yaml",
+            "a: 1\nb:\n  c: 1\n  c: 2\n",
+            false,
+            &InputLimits::default(),
+        )
+        .unwrap();
         assert_eq!(
             (f.rule, f.line, f.column),
             ("duplicate-key", Some(4), Some(3))
         );
-        let f = check_yaml("m.yaml", "a: 1\n---\nb: [\n", true).unwrap();
+        let f = check_yaml("m.yaml", "a: 1\n---\nb: [\n", true, &InputLimits::default()).unwrap();
         assert_eq!((f.rule, f.line), ("yaml-syntax", Some(3)));
         assert!(!f.message.contains(" at line "), "{}", f.message);
-        assert!(check_yaml("values.yaml", "", false).is_none());
-        assert!(check_yaml("values.yaml", "# only comments\n", false).is_none());
+        assert!(check_yaml("values.yaml", "", false, &InputLimits::default()).is_none());
+        assert!(
+            check_yaml(
+                "values.yaml",
+                "# only comments\n",
+                false,
+                &InputLimits::default()
+            )
+            .is_none()
+        );
     }
 }
