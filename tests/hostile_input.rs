@@ -247,3 +247,84 @@ fn yaml_over_a_limit_is_too_large_not_invalid() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+fn chart_bytes() -> Vec<u8> {
+    fs::read(sample("hello-chart/charts/hello-0.1.0.tgz")).unwrap()
+}
+
+#[test]
+fn a_cut_or_damaged_chart_is_refused() {
+    let sandbox = Sandbox::new();
+    let good = chart_bytes();
+    let mut flipped_crc = good.clone();
+    let at = good.len() - 6;
+    flipped_crc[at] ^= 0xff;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("without its length", good[..good.len() - 4].to_vec()),
+        ("without its trailer", good[..good.len() - 8].to_vec()),
+        ("cut in the middle", good[..good.len() / 2].to_vec()),
+        ("with a wrong checksum", flipped_crc),
+    ];
+    for (name, bytes) in cases {
+        let dir = sandbox.copy(&sample("hello-chart"), name);
+        fs::write(dir.join("charts/hello-0.1.0.tgz"), bytes).unwrap();
+        let v = validate(&dir);
+        let found: Vec<_> = v.findings.iter().map(|f| (f.severity, f.rule)).collect();
+        assert_eq!(
+            found,
+            [(Severity::Error, "invalid-chart")],
+            "{name}: {:#?}",
+            v.findings
+        );
+        assert_eq!(v.findings[0].file, "charts/hello-0.1.0.tgz");
+        assert!(
+            v.findings[0].message.contains("`charts/hello-0.1.0.tgz`"),
+            "{}",
+            v.findings[0].message
+        );
+    }
+    // The untouched chart still passes.
+    let dir = sandbox.copy(&sample("hello-chart"), "intact");
+    assert_eq!(rules(&dir), []);
+}
+
+/// A chart archive with Chart.yaml and one more file of `padding` zero bytes.
+fn chart_with_padding(padding: usize) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (path, data) in [
+        (
+            "hello/Chart.yaml",
+            b"apiVersion: v2\nname: hello\nversion: 0.1.0\n".to_vec(),
+        ),
+        ("hello/files/zeros", vec![0u8; padding]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, path, data.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn a_chart_that_decompresses_past_the_cap_is_too_large() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("hello-chart"), "bomb");
+    fs::write(
+        dir.join("charts/hello-0.1.0.tgz"),
+        chart_with_padding(2 << 20),
+    )
+    .unwrap();
+    assert_eq!(rules(&dir), [], "under the default cap it is a chart");
+    let limits = InputLimits {
+        max_chart_unpacked_bytes: 1 << 20,
+        ..InputLimits::default()
+    };
+    let v = validate_with(&dir, &limits);
+    let found: Vec<_> = v.findings.iter().map(|f| (f.severity, f.rule)).collect();
+    assert_eq!(found, [(Severity::Error, "file-too-large")], "{v:#?}");
+    assert!(v.findings[0].message.contains("1048576"));
+    assert_eq!(v.findings[0].file, "charts/hello-0.1.0.tgz");
+}

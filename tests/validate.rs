@@ -19,6 +19,7 @@ const INVALID: &[(&str, &str)] = &[
     ("chart-path-absolute", "invalid-path"),
     ("chart-path-backslash", "invalid-path"),
     ("chart-path-dotdot", "invalid-path"),
+    ("chart-truncated", "invalid-chart"),
     ("charts-not-array", "wrong-type"),
     ("cloud-types-empty", "invalid-cloud-type"),
     ("cloud-types-not-array", "wrong-type"),

@@ -589,7 +589,7 @@ fn check_reference(
     }
     let node = node.expect("checked above");
     match reference.list {
-        "charts" => check_chart(path, node, findings),
+        "charts" => check_chart(path, node, limits, findings),
         "kubeManifests" => {
             if let Some(file) = file_of(tree, path) {
                 check_yaml_file(&file, true, limits, findings);
@@ -618,48 +618,119 @@ fn suggest_existing(tree: &Tree, path: &str, want_dir: bool) -> String {
     }
 }
 
-fn check_chart(path: &str, node: &Node, findings: &mut Vec<Finding>) {
+fn check_chart(path: &str, node: &Node, limits: &InputLimits, findings: &mut Vec<Finding>) {
     let result = File::open(&node.source)
-        .map_err(|e| format!("it cannot be read: {e}"))
-        .and_then(chart_name);
-    if let Err(why) = result {
-        findings.push(
+        .map_err(|e| ChartProblem::Broken(format!("it cannot be read: {e}")))
+        .and_then(|file| chart_name(file, limits.max_chart_unpacked_bytes));
+    match result {
+        Ok(_) => {}
+        Err(ChartProblem::Broken(why)) => findings.push(
             Finding::error(
                 "invalid-chart",
                 path,
                 format!("`{path}` is not a Helm chart archive: {why}"),
             )
             .hint("package the chart with `helm package CHART_DIR` and name the .tgz it writes"),
-        );
+        ),
+        Err(ChartProblem::TooLarge) => findings.push(
+            Finding::error(
+                "file-too-large",
+                path,
+                format!(
+                    "`{path}` holds more than {} bytes once decompressed; packctl reads at most that",
+                    limits.max_chart_unpacked_bytes
+                ),
+            )
+            .hint("keep large files out of the chart; Helm refuses such charts too"),
+        ),
     }
 }
 
+/// Why a chart archive cannot be used.
+enum ChartProblem {
+    /// It is not a readable, complete Helm chart archive.
+    Broken(String),
+    /// It decompresses to more than the cap.
+    TooLarge,
+}
+
 /// Finds the chart folder of a Helm chart archive: the top folder holding Chart.yaml.
-fn chart_name(file: File) -> Result<String, String> {
+///
+/// The whole gzip stream is read, up to its checksum, so that an archive cut short or damaged
+/// after Chart.yaml is refused here rather than by Helm at install time.
+fn chart_name(file: File, max_unpacked: u64) -> Result<String, ChartProblem> {
+    let broken = |why: &str| ChartProblem::Broken(why.to_string());
     let mut magic = [0u8; 2];
     let mut reader = io::BufReader::new(file);
     let mut head = (&mut reader).take(2);
     head.read_exact(&mut magic)
-        .map_err(|_| "it is shorter than a gzip header".to_string())?;
+        .map_err(|_| broken("it is shorter than a gzip header"))?;
     if magic != [0x1f, 0x8b] {
-        return Err("it is not gzip-compressed".to_string());
+        return Err(broken("it is not gzip-compressed"));
     }
     let stream = io::Cursor::new(magic).chain(reader);
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(stream));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("it is not a tar archive: {e}"))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("its tar stream is damaged: {e}"))?;
-        let path = entry
-            .path()
-            .map_err(|e| format!("it holds a bad entry name: {e}"))?;
-        let parts: Vec<_> = path.components().collect();
-        if parts.len() == 2 && parts[1].as_os_str() == "Chart.yaml" {
-            return Ok(parts[0].as_os_str().to_string_lossy().into_owned());
+    let mut unpacked = Capped {
+        inner: flate2::read::GzDecoder::new(stream),
+        left: max_unpacked,
+        over: false,
+    };
+    let result = scan_chart(&mut unpacked);
+    if unpacked.over {
+        return Err(ChartProblem::TooLarge);
+    }
+    result.map_err(ChartProblem::Broken)
+}
+
+fn scan_chart(unpacked: &mut impl Read) -> Result<String, String> {
+    let mut name = None;
+    {
+        let mut archive = tar::Archive::new(&mut *unpacked);
+        let entries = archive
+            .entries()
+            .map_err(|e| format!("it is not a tar archive: {e}"))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("it is damaged or cut short: {e}"))?;
+            if name.is_some() {
+                continue;
+            }
+            let path = entry
+                .path()
+                .map_err(|e| format!("it holds a bad entry name: {e}"))?;
+            let parts: Vec<_> = path.components().collect();
+            if parts.len() == 2 && parts[1].as_os_str() == "Chart.yaml" {
+                name = Some(parts[0].as_os_str().to_string_lossy().into_owned());
+            }
         }
     }
-    Err("it holds no CHART/Chart.yaml".to_string())
+    // The tar ends before the gzip stream does; reading on checks the stream's length and
+    // checksum.
+    io::copy(unpacked, &mut io::sink()).map_err(|e| format!("it is damaged or cut short: {e}"))?;
+    name.ok_or_else(|| "it holds no CHART/Chart.yaml".to_string())
+}
+
+/// A reader that fails once more than `left` bytes have come through it.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    over: bool,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Ask for one byte more than allowed, to tell "exactly at the cap" from "over it".
+        let want = buf.len().min(
+            usize::try_from(self.left)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        );
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            self.over = true;
+            return Err(io::Error::other("the decompressed size is over the cap"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn check_role(path: &str, tree: &Tree, findings: &mut Vec<Finding>) {

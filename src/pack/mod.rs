@@ -34,6 +34,9 @@ pub const MAX_YAML_DOCUMENTS: usize = 100_000;
 pub const MAX_YAML_NODES: usize = 10_000_000;
 /// How deeply YAML sequences and mappings may nest.
 pub const MAX_YAML_DEPTH: usize = 256;
+/// The most bytes a chart archive may hold once decompressed; validation reads every chart to
+/// its end, so this bounds the time a small, highly compressed archive can cost.
+pub const MAX_CHART_UNPACKED_BYTES: u64 = 512 << 20;
 
 /// Caps on what validation reads from a pack; the defaults are the `MAX_*` constants.
 ///
@@ -49,6 +52,8 @@ pub struct InputLimits {
     pub max_yaml_nodes: usize,
     /// How deeply YAML collections may nest ([`MAX_YAML_DEPTH`]).
     pub max_yaml_depth: usize,
+    /// The most bytes of a chart archive once decompressed ([`MAX_CHART_UNPACKED_BYTES`]).
+    pub max_chart_unpacked_bytes: u64,
 }
 
 impl Default for InputLimits {
@@ -58,6 +63,7 @@ impl Default for InputLimits {
             max_yaml_documents: MAX_YAML_DOCUMENTS,
             max_yaml_nodes: MAX_YAML_NODES,
             max_yaml_depth: MAX_YAML_DEPTH,
+            max_chart_unpacked_bytes: MAX_CHART_UNPACKED_BYTES,
         }
     }
 }
