@@ -331,3 +331,127 @@ fn a_chart_that_decompresses_past_the_cap_is_too_large() {
     assert!(v.findings[0].message.contains("1048576"));
     assert_eq!(v.findings[0].file, "charts/hello-0.1.0.tgz");
 }
+
+/// Names `pack pull` refuses as titles or tar entries; validation must refuse each.
+const REFUSED_NAMES: &[&str] = &[
+    "back\\slash.txt",
+    "new\nline.txt",
+    "carriage\rreturn.txt",
+    "tab\there.txt",
+    "escape\u{1b}[31m.txt",
+    "bell\u{7}.txt",
+    "delete\u{7f}.txt",
+    "next-line\u{85}.txt",
+];
+
+/// Unusual names that `pack pull` accepts; validation must accept them too.
+const ACCEPTED_NAMES: &[&str] = &[
+    "with space.txt",
+    "ünïcödé.txt",
+    "colon:and;semicolon.txt",
+    "right-to-left\u{202e}txt.md",
+    "zero\u{200b}width.txt",
+    "-leading-dash",
+];
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn names_a_pull_refuses_are_refused_at_validate() {
+    use packctl::artifact::unpack::check_title;
+    let sandbox = Sandbox::new();
+    for (i, name) in REFUSED_NAMES.iter().enumerate() {
+        assert!(check_title(name).is_err(), "pull accepts {name:?}");
+        for as_folder in [false, true] {
+            let dir = sandbox.copy(&sample("hello-chart"), &format!("refused-{i}-{as_folder}"));
+            if as_folder {
+                fs::create_dir(dir.join(name)).unwrap();
+                fs::write(dir.join(name).join("inside.txt"), "x").unwrap();
+            } else {
+                fs::write(dir.join(name), "x").unwrap();
+            }
+            let v = validate(&dir);
+            let found: Vec<_> = v.findings.iter().map(|f| (f.severity, f.rule)).collect();
+            assert_eq!(
+                found,
+                [(Severity::Error, "invalid-file-name")],
+                "{name:?}: {:#?}",
+                v.findings
+            );
+            let finding = &v.findings[0];
+            assert!(!has_control(&finding.file), "{:?}", finding.file);
+            assert!(!finding.file.contains('\n'), "{:?}", finding.file);
+            assert!(!has_control(&finding.message), "{:?}", finding.message);
+            assert!(finding.hint.is_some());
+
+            let run = sandbox.run(["pack", "validate", dir.to_str().unwrap()]);
+            assert_eq!(run.code, 1, "{}", run.transcript());
+            assert!(!has_control(&run.stdout), "{:?}", run.stdout);
+            assert_eq!(run.stdout.lines().count(), 3, "{:?}", run.stdout);
+            let store = format!("oci:{}", sandbox.path().join("store").display());
+            let push = sandbox.run(["pack", "push", dir.to_str().unwrap(), "-r", &store]);
+            assert_eq!(push.code, 1, "{}", push.transcript());
+        }
+    }
+    let dir = sandbox.copy(&sample("hello-chart"), "accepted");
+    for name in ACCEPTED_NAMES {
+        assert!(check_title(name).is_ok(), "pull refuses {name:?}");
+        fs::write(dir.join(name), "x").unwrap();
+    }
+    assert_eq!(rules(&dir), []);
+    // And they survive a round trip through a store.
+    let store = format!("oci:{}", sandbox.path().join("store").display());
+    sandbox
+        .run(["pack", "push", dir.to_str().unwrap(), "-r", &store])
+        .success();
+    let target = sandbox.path().join("pulled");
+    sandbox
+        .run([
+            "pack",
+            "pull",
+            "hello-chart",
+            target.to_str().unwrap(),
+            "-r",
+            &store,
+        ])
+        .success();
+    for name in ACCEPTED_NAMES {
+        assert!(target.join(name).is_file(), "{name:?}");
+    }
+}
+
+#[test]
+fn an_unreadable_subfolder_is_named() {
+    // A path longer than PATH_MAX fails to read even for root, where chmod 000 does not.
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("hello-chart"), "deep");
+    let part = "d".repeat(250);
+    // Two steps, each under PATH_MAX, make a folder whose full path is over it.
+    let chain = [part.as_str(); 9].join("/");
+    let mut at = dir.clone();
+    for _ in 0..2 {
+        let status = Command::new("mkdir")
+            .arg("-p")
+            .arg(&chain)
+            .current_dir(&at)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        at = at.join(&chain);
+    }
+    assert!(at.as_os_str().len() > 4096);
+    let v = validate(&dir);
+    let found: Vec<_> = v
+        .findings
+        .iter()
+        .map(|f| (f.severity, f.rule, f.file.as_str()))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (severity, rule, file) = found[0];
+    assert_eq!((severity, rule), (Severity::Error, "unreadable"));
+    assert_ne!(file, ".");
+    assert!(file.starts_with(&format!("{part}/{part}/")), "{file}");
+    assert!(v.findings[0].message.contains(file));
+}
