@@ -455,3 +455,47 @@ fn an_unreadable_subfolder_is_named() {
     assert!(file.starts_with(&format!("{part}/{part}/")), "{file}");
     assert!(v.findings[0].message.contains(file));
 }
+
+#[test]
+fn many_listed_paths_validate_in_near_linear_time() {
+    let sandbox = Sandbox::new();
+    const N: usize = 20_000;
+
+    // Missing charts among many files: each one looks for a file of the same name.
+    let dir = sandbox.copy(&sample("hello-chart"), "missing");
+    fs::create_dir(dir.join("files")).unwrap();
+    for i in 0..N {
+        fs::write(dir.join(format!("files/f{i}")), "x").unwrap();
+    }
+    let charts: Vec<String> = (0..N).map(|i| format!("charts/missing{i}.tgz")).collect();
+    edit_list(&dir, "charts", &charts);
+    let started = Instant::now();
+    let v = validate(&dir);
+    let took = started.elapsed();
+    assert_eq!(v.errors(), N);
+    assert!(took < Duration::from_secs(15), "validate took {took:?}");
+
+    // Many listed manifests, each checked against the others for overlaps.
+    let dir = sandbox.copy(&sample("hello-chart"), "listed");
+    fs::create_dir(dir.join("manifests")).unwrap();
+    let mut manifests = Vec::new();
+    for i in 0..N {
+        let path = format!("manifests/m{i}.yaml");
+        fs::write(dir.join(&path), "a: 1\n").unwrap();
+        manifests.push(path);
+    }
+    edit_list(&dir, "kubeManifests", &manifests);
+    let started = Instant::now();
+    let v = validate(&dir);
+    let took = started.elapsed();
+    assert_eq!(v.errors(), 0, "{:?}", v.findings.first());
+    assert_eq!(v.pack.unwrap().parts().len(), 6 + N);
+    assert!(took < Duration::from_secs(15), "validate took {took:?}");
+}
+
+fn edit_list(dir: &Path, field: &str, paths: &[String]) {
+    let path = dir.join("pack.json");
+    let mut value: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    value[field] = serde_json::json!(paths);
+    fs::write(&path, serde_json::to_string(&value).unwrap()).unwrap();
+}

@@ -3,11 +3,12 @@
 use super::finding::{Finding, Position};
 use super::json_index::{JsonIndex, JsonPath};
 use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
-use super::walk::{Node, NodeKind, Tree, is_below};
+use super::walk::{Node, NodeKind, Tree, ancestors};
 use super::{InputLimits, LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::ops::Bound;
 use std::path::Path;
 
 /// The most bytes of pack.json: it becomes a config blob, and registries cap those.
@@ -509,6 +510,7 @@ fn check_references(
         ("ansibleRoles", &listed.ansible_roles),
     ];
     let mut references: Vec<Reference> = Vec::new();
+    let same = SameName::new(tree);
     for (list, paths) in lists {
         for (position, raw) in paths.iter().enumerate() {
             let field = JsonPath::field(list).item(position);
@@ -533,7 +535,7 @@ fn check_references(
                 index: position,
                 path,
             };
-            if check_reference(&reference, raw, tree, index, limits, findings) {
+            if check_reference(&reference, raw, tree, &same, index, limits, findings) {
                 references.push(reference);
             }
         }
@@ -547,6 +549,7 @@ fn check_reference(
     reference: &Reference,
     raw: &str,
     tree: &Tree,
+    same: &SameName<'_>,
     index: &JsonIndex,
     limits: &InputLimits,
     findings: &mut Vec<Finding>,
@@ -559,7 +562,7 @@ fn check_reference(
         None => Some((
             "missing-path",
             format!("`{field}` names \"{raw}\", which is not in the pack"),
-            suggest_existing(tree, path, want_dir),
+            suggest_existing(same, path, want_dir),
         )),
         // The walk already reported why this entry cannot be packed.
         Some(NodeKind::Unusable) => return false,
@@ -600,21 +603,35 @@ fn check_reference(
     true
 }
 
-fn suggest_existing(tree: &Tree, path: &str, want_dir: bool) -> String {
+/// Up to three paths for each file or folder name, to suggest for a listed path that is missing.
+///
+/// Built once, so that many missing paths in a large pack cost one pass over the pack each,
+/// not one pass per missing path.
+struct SameName<'a>(HashMap<(&'a str, bool), Vec<&'a str>>);
+
+impl<'a> SameName<'a> {
+    fn new(tree: &'a Tree) -> Self {
+        let mut map: HashMap<(&str, bool), Vec<&str>> = HashMap::new();
+        for (path, node) in &tree.nodes {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let paths = map
+                .entry((name, matches!(node.kind, NodeKind::Dir)))
+                .or_default();
+            if paths.len() < 3 {
+                paths.push(path);
+            }
+        }
+        SameName(map)
+    }
+}
+
+fn suggest_existing(same: &SameName<'_>, path: &str, want_dir: bool) -> String {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let same_name: Vec<&str> = tree
-        .nodes
-        .iter()
-        .filter(|(p, n)| {
-            p.rsplit('/').next() == Some(name) && matches!(n.kind, NodeKind::Dir) == want_dir
-        })
-        .map(|(p, _)| p.as_str())
-        .take(3)
-        .collect();
+    let same_name: &[&str] = same.0.get(&(name, want_dir)).map_or(&[], Vec::as_slice);
     if same_name.is_empty() {
         "check the path; it is relative to the pack folder".to_string()
     } else {
-        format!("did you mean {}?", quoted_list(&same_name))
+        format!("did you mean {}?", quoted_list(same_name))
     }
 }
 
@@ -751,7 +768,7 @@ fn check_role(path: &str, tree: &Tree, findings: &mut Vec<Finding>) {
 
 fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Vec<Finding>) {
     let fixed = [PACK_JSON, VALUES_YAML, LOGO_PNG];
-    let mut seen: Vec<&Reference> = Vec::new();
+    let mut seen: BTreeMap<&str, &Reference> = BTreeMap::new();
     for r in references {
         if fixed.contains(&r.path.as_str()) {
             findings.push(
@@ -770,7 +787,7 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
             );
             continue;
         }
-        if let Some(earlier) = seen.iter().find(|e| e.path == r.path) {
+        if let Some(earlier) = seen.get(r.path.as_str()) {
             findings.push(
                 Finding::error(
                     "duplicate-path",
@@ -788,10 +805,15 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
             );
             continue;
         }
-        if let Some(other) = seen
-            .iter()
-            .find(|e| is_below(&r.path, &e.path) || is_below(&e.path, &r.path))
-        {
+        // Either a listed folder holds this path, or this path holds one listed earlier.
+        let inside = format!("{}/", r.path);
+        let holder = ancestors(&r.path).find_map(|a| seen.get(a));
+        let held = seen
+            .range::<str, _>((Bound::Included(inside.as_str()), Bound::Unbounded))
+            .next()
+            .filter(|(p, _)| p.starts_with(&inside))
+            .map(|(_, e)| e);
+        if let Some(other) = holder.or(held) {
             findings.push(
                 Finding::error(
                     "overlapping-path",
@@ -810,20 +832,20 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
             );
             continue;
         }
-        seen.push(r);
+        seen.insert(&r.path, r);
     }
 }
 
 /// Warns about charts and manifests in their usual folders that pack.json does not list.
 fn warn_unlisted(tree: &Tree, references: &[Reference], findings: &mut Vec<Finding>) {
     let claimed: HashSet<&str> = references.iter().map(|r| r.path.as_str()).collect();
-    let roles: Vec<&str> = references
+    let roles: HashSet<&str> = references
         .iter()
         .filter(|r| r.list == "ansibleRoles")
         .map(|r| r.path.as_str())
         .collect();
     for (path, _) in tree.files_under("") {
-        if claimed.contains(path.as_str()) || roles.iter().any(|r| is_below(path, r)) {
+        if claimed.contains(path.as_str()) || ancestors(path).any(|a| roles.contains(a)) {
             continue;
         }
         let (list, looks_like) = if path.starts_with("charts/") && path.ends_with(".tgz") {
@@ -863,14 +885,12 @@ fn assemble(
             parts.push(part);
         }
     }
-    let mut claimed: Vec<&str> = vec![PACK_JSON];
+    let mut claimed: HashSet<&str> = HashSet::from([PACK_JSON]);
     claimed.extend(parts.iter().map(Part::path));
     let others: Vec<Part> = tree
         .files_under("")
         .filter(|(path, _)| {
-            !claimed
-                .iter()
-                .any(|c| *c == path.as_str() || is_below(path, c))
+            !claimed.contains(path.as_str()) && !ancestors(path).any(|a| claimed.contains(a))
         })
         .filter_map(|(path, _)| file_of(tree, path).map(Part::Other))
         .collect();

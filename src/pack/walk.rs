@@ -3,6 +3,7 @@
 use super::finding::{Finding, escaped};
 use std::collections::BTreeMap;
 use std::fs;
+use std::ops::Bound;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -69,14 +70,26 @@ impl Tree {
     }
 
     /// Every node strictly below a folder (everything for `""`).
+    ///
+    /// The paths below `dir/` sort together, so this reads only them.
     pub(crate) fn below<'a>(
         &'a self,
         dir: &'a str,
     ) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        let start = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         self.nodes
-            .iter()
-            .filter(move |(path, _)| is_below(path, dir))
+            .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded))
+            .take_while(move |(path, _)| is_below(path, dir))
     }
+}
+
+/// The folders that hold `path`, outermost first: `a` and `a/b` for `a/b/c`.
+pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
 }
 
 /// Whether `path` lies strictly below the folder `dir` (`""` is the pack itself).
@@ -365,6 +378,25 @@ mod tests {
             }
         ));
         assert_eq!(tree.files_under("b").count(), 1);
+    }
+
+    #[test]
+    fn ancestors_and_below() {
+        assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), ["a", "a/b"]);
+        assert_eq!(ancestors("a").count(), 0);
+        let mut tree = Tree::default();
+        for p in ["a", "a/x", "a/y/z", "a-b", "a0", "b"] {
+            tree.nodes.insert(
+                p.to_string(),
+                Node {
+                    kind: NodeKind::Dir,
+                    source: PathBuf::new(),
+                },
+            );
+        }
+        let below: Vec<_> = tree.below("a").map(|(p, _)| p.as_str()).collect();
+        assert_eq!(below, ["a/x", "a/y/z"]);
+        assert_eq!(tree.below("").count(), 6);
     }
 
     #[test]
