@@ -7,6 +7,7 @@ mod common;
 use common::{Run, Sandbox, root, sample};
 use packctl::pack::{InputLimits, Severity, validate, validate_with};
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -498,4 +499,185 @@ fn edit_list(dir: &Path, field: &str, paths: &[String]) {
     let mut value: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     value[field] = serde_json::json!(paths);
     fs::write(&path, serde_json::to_string(&value).unwrap()).unwrap();
+}
+
+/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Text that stresses parsers: odd Unicode, control characters, huge numbers, deep nesting.
+const ODD: &[&str] = &[
+    "\u{feff}",
+    "\u{202e}",
+    "\u{0}",
+    "\u{1b}[2J",
+    "\u{85}",
+    "\u{2028}",
+    "é\u{301}",
+    "\u{10ffff}",
+    "\\ud800",
+    "\\u0000",
+    "1e999999",
+    "-0.0e-99999",
+    "123456789012345678901234567890123456789",
+    "&a [*a, *a]",
+    "*missing",
+    "<<: *a",
+    "!!binary x",
+    "? [a]\n: b",
+    "\"",
+    "'",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    "- ",
+    "---\n",
+    "...\n",
+    "%YAML 1.2\n",
+    "\t",
+    "\r",
+    "#",
+];
+
+fn mutate(rng: &mut Rng, base: &[u8], json: bool) -> Vec<u8> {
+    let mut out = base.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(out.len() + 1);
+        match rng.below(8) {
+            0 => {
+                if !out.is_empty() {
+                    let i = rng.below(out.len());
+                    out[i] ^= 1 << rng.below(8);
+                }
+            }
+            1 => out.truncate(at),
+            2 => {
+                let odd = rng.pick(ODD).as_bytes().to_vec();
+                out.splice(at..at, odd);
+            }
+            3 => {
+                // Repeat a slice, which duplicates keys and whole entries.
+                let end = (at + rng.below(80)).min(out.len());
+                let slice = out[at..end].to_vec();
+                out.splice(end..end, slice);
+            }
+            4 => {
+                let depth = 1 + rng.below(3000);
+                let (open, close) = if json || rng.below(2) == 0 {
+                    ("[", "]")
+                } else {
+                    ("{a: ", "}")
+                };
+                let nested = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+                let nested = if json {
+                    nested
+                } else {
+                    format!("\nk: {nested}\n")
+                };
+                out.splice(at..at, nested.into_bytes());
+            }
+            5 => {
+                let depth = 1 + rng.below(400);
+                let block: String = (0..depth)
+                    .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                    .collect();
+                out.splice(at..at, block.into_bytes());
+            }
+            6 => {
+                let key = if json {
+                    "\"name\": \"x\", \"name\": 1, "
+                } else {
+                    "\nname: a\nname: b\n"
+                };
+                out.splice(at..at, key.bytes());
+            }
+            _ => {
+                if !out.is_empty() {
+                    let i = rng.below(out.len());
+                    out[i] = rng.next() as u8;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn mutated_inputs_never_panic_or_crash() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("hello-manifests"), "fuzz");
+    let pack_json = fs::read(dir.join("pack.json")).unwrap();
+    let values = fs::read(dir.join("values.yaml")).unwrap();
+    let manifest = fs::read(dir.join("manifests/namespace.yaml")).unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let started = Instant::now();
+    let mut runs = 0;
+    for round in 0..400 {
+        // Mostly one file at a time, so that each parser meets inputs the others accept.
+        let (which, base, json) = match round % 3 {
+            0 => ("pack.json", &pack_json, true),
+            1 => ("values.yaml", &values, false),
+            _ => ("manifests/namespace.yaml", &manifest, false),
+        };
+        fs::write(dir.join("pack.json"), &pack_json).unwrap();
+        fs::write(dir.join("values.yaml"), &values).unwrap();
+        fs::write(dir.join("manifests/namespace.yaml"), &manifest).unwrap();
+        let input = mutate(&mut rng, base, json);
+        fs::File::create(dir.join(which))
+            .unwrap()
+            .write_all(&input)
+            .unwrap();
+        let result = std::panic::catch_unwind(|| validate(&dir));
+        let validation = match result {
+            Ok(v) => v,
+            Err(_) => panic!(
+                "validate panicked on {which} (round {round}): {:?}",
+                String::from_utf8_lossy(&input)
+            ),
+        };
+        for finding in &validation.findings {
+            assert!(!has_control(&finding.message), "{finding:?}");
+            assert!(!finding.message.contains('\n'), "{finding:?}");
+        }
+        if round % 20 == 0 {
+            let run = sandbox.run(["pack", "validate", dir.to_str().unwrap()]);
+            assert!(
+                run.code == 0 || run.code == 1,
+                "round {round}, {which}: {}\ninput: {:?}",
+                run.transcript(),
+                String::from_utf8_lossy(&input)
+            );
+            assert_eq!(
+                run.code == 0,
+                validation.errors() == 0,
+                "{}",
+                run.transcript()
+            );
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 20);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }
