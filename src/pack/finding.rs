@@ -1,6 +1,7 @@
 //! Validation findings: what is wrong with a pack, where, and how to fix it.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 /// How serious a finding is.
@@ -65,11 +66,11 @@ impl Finding {
         Finding {
             severity,
             rule,
-            file: file.into(),
+            file: printable(file.into()),
             field: None,
             line: None,
             column: None,
-            message: message.into(),
+            message: printable(message.into()),
             hint: None,
         }
     }
@@ -90,7 +91,7 @@ impl Finding {
 
     /// Names the pack.json field the finding is about.
     pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
+        self.field = Some(printable(field.into()));
         self
     }
 
@@ -105,7 +106,7 @@ impl Finding {
 
     /// Adds a hint that says how to fix it.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(printable(hint.into()));
         self
     }
 
@@ -141,6 +142,30 @@ impl fmt::Display for Finding {
     }
 }
 
+/// Text as a finding shows it: control characters, which could move a terminal's cursor or
+/// forge a line of the report, are written as escapes such as `\n` and `\u{1b}`.
+pub(crate) fn escaped(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn printable(text: String) -> String {
+    match escaped(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(out) => out,
+    }
+}
+
 /// Converts a byte column on a 1-based line of `text` into a character column.
 pub(crate) fn char_column(text: &str, line: usize, byte_column: usize) -> u32 {
     let Some(line_text) = text.split('\n').nth(line.saturating_sub(1)) else {
@@ -164,6 +189,16 @@ mod tests {
         // `x` is the 13th byte of line 2 but its 12th character.
         assert_eq!(char_column(text, 2, 14), 13);
         assert_eq!(char_column("abc", 1, 3), 3);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escaped("plain é"), "plain é");
+        assert_eq!(escaped("a\nb\u{1b}[2J\t"), "a\\nb\\u{1b}[2J\\t");
+        let f = Finding::error("x", "bad\nname", "it is `bad\rname`").hint("rename `\u{7}`");
+        assert_eq!(f.file, "bad\\nname");
+        assert!(!f.to_string().contains(['\r', '\u{7}']), "{f}");
+        assert_eq!(f.to_string().lines().count(), 2);
     }
 
     #[test]

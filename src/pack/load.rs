@@ -1,27 +1,33 @@
 //! Loading a pack folder: the file checks, and assembling the parts of a valid pack.
 
 use super::finding::{Finding, Position};
-use super::json_index::JsonIndex;
+use super::json_index::{JsonIndex, JsonPath};
 use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
-use super::walk::{Node, NodeKind, Tree, is_below};
-use super::{LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
-use std::collections::HashSet;
+use super::walk::{Node, NodeKind, Tree, ancestors};
+use super::{InputLimits, LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::ops::Bound;
 use std::path::Path;
 
-/// pack.json larger than this is refused: it becomes a config blob, and registries cap those.
-const MAX_PACK_JSON: u64 = 1 << 20;
+/// The most bytes of pack.json: it becomes a config blob, and registries cap those.
+pub const MAX_PACK_JSON_BYTES: u64 = 1 << 20;
 
 /// Validates the pack in `dir`, reporting every finding at once.
 pub fn validate(dir: &Path) -> Validation {
+    validate_with(dir, &InputLimits::default())
+}
+
+/// Validates the pack in `dir` with caps of its own on what is read.
+pub fn validate_with(dir: &Path, limits: &InputLimits) -> Validation {
     let mut findings = Vec::new();
-    let pack = load(dir, &mut findings);
+    let pack = load(dir, limits, &mut findings);
     let pack = pack.filter(|_| !findings.iter().any(Finding::is_error));
     Validation { findings, pack }
 }
 
-fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
+fn load(dir: &Path, limits: &InputLimits, findings: &mut Vec<Finding>) -> Option<Pack> {
     let unreadable_folder = |e: io::Error| {
         Finding::error(
             "unreadable",
@@ -65,7 +71,7 @@ fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
     let (metadata_bytes, read) = read_metadata(&tree, findings);
     let values = required_file(&tree, VALUES_YAML, "an empty values.yaml is fine", findings);
     if let Some(file) = &values {
-        check_yaml_file(file, false, findings);
+        check_yaml_file(file, false, limits, findings);
     }
     let logo = required_file(
         &tree,
@@ -78,7 +84,7 @@ fn load(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pack> {
     }
     // Without a pack.json object there is no list to hold files against.
     let listed = read.listed?;
-    let references = check_references(&listed, &tree, &read.index, findings);
+    let references = check_references(&listed, &tree, &read.index, limits, findings);
     warn_unlisted(&tree, &references, findings);
     let metadata = read.metadata?;
     let parts = assemble(&tree, &references, values?, logo?)?;
@@ -146,22 +152,24 @@ fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, Metadata
     let Some(file) = required_file(tree, PACK_JSON, hint, findings) else {
         return (Vec::new(), MetadataRead::default());
     };
-    if file.size > MAX_PACK_JSON {
-        findings.push(
-            Finding::error(
-                "file-too-large",
-                PACK_JSON,
-                format!(
-                    "pack.json is {} bytes; packctl reads at most {MAX_PACK_JSON}",
-                    file.size
-                ),
-            )
-            .hint("keep pack.json to metadata; move data into values.yaml or other files"),
-        );
+    let too_large = |size: u64| {
+        Finding::error(
+            "file-too-large",
+            PACK_JSON,
+            format!("pack.json is {size} bytes; packctl reads at most {MAX_PACK_JSON_BYTES}"),
+        )
+        .hint("keep pack.json to metadata; move data into values.yaml or other files")
+    };
+    if file.size > MAX_PACK_JSON_BYTES {
+        findings.push(too_large(file.size));
         return (Vec::new(), MetadataRead::default());
     }
-    let bytes = match fs::read(&file.source) {
-        Ok(b) => b,
+    let bytes = match read_capped(&file.source, MAX_PACK_JSON_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            findings.push(too_large(MAX_PACK_JSON_BYTES + 1));
+            return (Vec::new(), MetadataRead::default());
+        }
         Err(e) => {
             findings.push(unreadable(PACK_JSON, &e));
             return (Vec::new(), MetadataRead::default());
@@ -176,6 +184,16 @@ fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, Metadata
     };
     let read = metadata::read(text, findings);
     (bytes, read)
+}
+
+/// Reads a whole file, or `None` when it holds more than `limit` bytes: the size the walk saw
+/// is checked first, but the file may have grown since.
+fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 fn unreadable(file: &str, e: &io::Error) -> Finding {
@@ -197,9 +215,37 @@ fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> Finding {
 }
 
 /// Checks that a YAML file parses (every document, when `multi`), with no duplicate keys.
-fn check_yaml_file(file: &PackFile, multi: bool, findings: &mut Vec<Finding>) {
-    let bytes = match fs::read(&file.source) {
-        Ok(b) => b,
+fn check_yaml_file(
+    file: &PackFile,
+    multi: bool,
+    limits: &InputLimits,
+    findings: &mut Vec<Finding>,
+) {
+    let too_large = |size: u64| {
+        Finding::error(
+            "file-too-large",
+            &file.path,
+            format!(
+                "{} is {size} bytes; packctl reads YAML files of at most {} bytes",
+                file.path, limits.max_yaml_bytes
+            ),
+        )
+        .hint(if multi {
+            "split the manifest into several files"
+        } else {
+            "keep values.yaml to values users set; move large data into other files"
+        })
+    };
+    if file.size > limits.max_yaml_bytes {
+        findings.push(too_large(file.size));
+        return;
+    }
+    let bytes = match read_capped(&file.source, limits.max_yaml_bytes) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            findings.push(too_large(limits.max_yaml_bytes + 1));
+            return;
+        }
         Err(e) => {
             findings.push(unreadable(&file.path, &e));
             return;
@@ -216,16 +262,35 @@ fn check_yaml_file(file: &PackFile, multi: bool, findings: &mut Vec<Finding>) {
     if multi && text.contains("{{") {
         return;
     }
-    if let Some(finding) = check_yaml(&file.path, text, multi) {
+    if let Some(finding) = check_yaml(&file.path, text, multi, limits) {
         findings.push(finding);
     }
 }
 
 /// Parses YAML text; `None` when it is well formed.
-pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding> {
+pub(crate) fn check_yaml(
+    file: &str,
+    text: &str,
+    multi: bool,
+    limits: &InputLimits,
+) -> Option<Finding> {
     use serde::de::IgnoredAny;
     let mut options = serde_saphyr::options::Options::default();
     options.with_snippet = false;
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_documents = limits.max_yaml_documents;
+    budget.max_nodes = limits.max_yaml_nodes;
+    // Every node is at most two events (start and end), and each document adds a few more.
+    budget.max_events = limits
+        .max_yaml_nodes
+        .saturating_mul(2)
+        .saturating_add(limits.max_yaml_documents.saturating_mul(4))
+        .saturating_add(16);
+    budget.max_depth = limits.max_yaml_depth;
+    budget.flow_nesting_limit = limits.max_yaml_depth;
+    // Scalars are bounded by the file size, which is checked before parsing.
+    budget.max_total_scalar_bytes = usize::try_from(limits.max_yaml_bytes).unwrap_or(usize::MAX);
+    options.budget = Some(budget);
     let result = if multi {
         serde_saphyr::from_str_multiple_with_options::<IgnoredAny, Vec<_>>(text, options).map(drop)
     } else {
@@ -236,7 +301,25 @@ pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding>
         line: l.line() as u32,
         column: l.column() as u32,
     });
-    let finding = match &error {
+    // An error met while replaying an alias comes wrapped; what went wrong is inside.
+    let mut cause = &error;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = cause
+    {
+        cause = error;
+    }
+    let finding = match cause {
+        serde_saphyr::Error::AliasReplayCounterOverflow { .. }
+        | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => {
+            let (what, hint) = budget_breach(
+                &serde_saphyr::budget::BudgetBreach::Aliases { aliases: 0 },
+                limits,
+                multi,
+            );
+            too_large_yaml(file, &what, hint)
+        }
         serde_saphyr::Error::DuplicateMappingKey { key, .. } => Finding::error(
             "duplicate-key",
             file,
@@ -246,6 +329,27 @@ pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding>
             },
         )
         .hint("keep one of the two keys; YAML readers disagree on which one wins"),
+        serde_saphyr::Error::Budget { breach, .. } => {
+            let (what, hint) = budget_breach(breach, limits, multi);
+            too_large_yaml(file, &what, hint)
+        }
+        serde_saphyr::Error::ExternalMessage { source, .. }
+            if matches!(
+                &**source,
+                serde_saphyr::ExternalMessageSource::Parser(scan)
+                    if matches!(scan.kind(), serde_saphyr::granit_parser::ErrorKind::RecursionLimitExceeded)
+            ) =>
+        {
+            // The parser's own nesting limit is the depth budget, hit before the budget sees it.
+            let (what, hint) = budget_breach(
+                &serde_saphyr::budget::BudgetBreach::Depth {
+                    depth: limits.max_yaml_depth + 1,
+                },
+                limits,
+                multi,
+            );
+            too_large_yaml(file, &what, hint)
+        }
         other => {
             let text = other.to_string();
             let message = text
@@ -265,6 +369,66 @@ pub(crate) fn check_yaml(file: &str, text: &str, multi: bool) -> Option<Finding>
         }
     };
     Some(finding.at(position))
+}
+
+fn too_large_yaml(file: &str, what: &str, hint: &str) -> Finding {
+    Finding::error(
+        "yaml-too-large",
+        file,
+        format!("{file} is too large to check: {what}"),
+    )
+    .hint(hint)
+}
+
+/// What a YAML budget breach means, with the limit that was hit, and how to stay under it.
+fn budget_breach(
+    breach: &serde_saphyr::budget::BudgetBreach,
+    limits: &InputLimits,
+    multi: bool,
+) -> (String, &'static str) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let split = if multi {
+        "split the manifest into several files"
+    } else {
+        "keep values.yaml to values users set; move large data into other files"
+    };
+    match breach {
+        B::Documents { .. } => (
+            format!(
+                "it holds more than {} YAML documents",
+                limits.max_yaml_documents
+            ),
+            split,
+        ),
+        B::Nodes { .. } | B::Events { .. } => (
+            format!(
+                "it holds more than {} YAML nodes (keys, values and items)",
+                limits.max_yaml_nodes
+            ),
+            split,
+        ),
+        B::Depth { .. } => (
+            format!(
+                "it nests sequences and mappings more than {} levels deep",
+                limits.max_yaml_depth
+            ),
+            "flatten the nesting",
+        ),
+        B::ScalarBytes { .. } | B::InputBytes { .. } => (
+            format!("its text is over {} bytes", limits.max_yaml_bytes),
+            split,
+        ),
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. }
+        | B::MergeKeys { .. } => (
+            "its anchors and aliases (`&a`, `*a`, `<<`) expand to more than packctl reads".into(),
+            "write the repeated values out, or use fewer aliases",
+        ),
+        other => (format!("it exceeds a parser limit ({other:?})"), split),
+    }
 }
 
 fn check_logo(file: &PackFile, findings: &mut Vec<Finding>) {
@@ -292,8 +456,8 @@ pub(crate) struct Reference {
 }
 
 impl Reference {
-    fn field(&self) -> String {
-        format!("{}[{}]", self.list, self.index)
+    fn field(&self) -> JsonPath {
+        JsonPath::field(self.list).item(self.index)
     }
 }
 
@@ -337,6 +501,7 @@ fn check_references(
     listed: &Listed,
     tree: &Tree,
     index: &JsonIndex,
+    limits: &InputLimits,
     findings: &mut Vec<Finding>,
 ) -> Vec<Reference> {
     let lists: [(&'static str, &Vec<String>); 3] = [
@@ -345,9 +510,10 @@ fn check_references(
         ("ansibleRoles", &listed.ansible_roles),
     ];
     let mut references: Vec<Reference> = Vec::new();
+    let same = SameName::new(tree);
     for (list, paths) in lists {
         for (position, raw) in paths.iter().enumerate() {
-            let field = format!("{list}[{position}]");
+            let field = JsonPath::field(list).item(position);
             let path = match normalize(raw) {
                 Ok(p) => p,
                 Err((what, hint)) => {
@@ -358,7 +524,7 @@ fn check_references(
                             format!("`{field}` \"{raw}\" {what}"),
                         )
                         .at(index.value(&field))
-                        .field(field)
+                        .field(field.to_string())
                         .hint(hint),
                     );
                     continue;
@@ -369,7 +535,7 @@ fn check_references(
                 index: position,
                 path,
             };
-            if check_reference(&reference, raw, tree, index, findings) {
+            if check_reference(&reference, raw, tree, &same, index, limits, findings) {
                 references.push(reference);
             }
         }
@@ -383,7 +549,9 @@ fn check_reference(
     reference: &Reference,
     raw: &str,
     tree: &Tree,
+    same: &SameName<'_>,
     index: &JsonIndex,
+    limits: &InputLimits,
     findings: &mut Vec<Finding>,
 ) -> bool {
     let field = reference.field();
@@ -394,7 +562,7 @@ fn check_reference(
         None => Some((
             "missing-path",
             format!("`{field}` names \"{raw}\", which is not in the pack"),
-            suggest_existing(tree, path, want_dir),
+            suggest_existing(same, path, want_dir),
         )),
         // The walk already reported why this entry cannot be packed.
         Some(NodeKind::Unusable) => return false,
@@ -417,17 +585,17 @@ fn check_reference(
         findings.push(
             Finding::error(rule, PACK_JSON, message)
                 .at(index.value(&field))
-                .field(field)
+                .field(field.to_string())
                 .hint(hint),
         );
         return false;
     }
     let node = node.expect("checked above");
     match reference.list {
-        "charts" => check_chart(path, node, findings),
+        "charts" => check_chart(path, node, limits, findings),
         "kubeManifests" => {
             if let Some(file) = file_of(tree, path) {
-                check_yaml_file(&file, true, findings);
+                check_yaml_file(&file, true, limits, findings);
             }
         }
         _ => check_role(path, tree, findings),
@@ -435,66 +603,151 @@ fn check_reference(
     true
 }
 
-fn suggest_existing(tree: &Tree, path: &str, want_dir: bool) -> String {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let same_name: Vec<&str> = tree
-        .nodes
-        .iter()
-        .filter(|(p, n)| {
-            p.rsplit('/').next() == Some(name) && matches!(n.kind, NodeKind::Dir) == want_dir
-        })
-        .map(|(p, _)| p.as_str())
-        .take(3)
-        .collect();
-    if same_name.is_empty() {
-        "check the path; it is relative to the pack folder".to_string()
-    } else {
-        format!("did you mean {}?", quoted_list(&same_name))
+/// Up to three paths for each file or folder name, to suggest for a listed path that is missing.
+///
+/// Built once, so that many missing paths in a large pack cost one pass over the pack each,
+/// not one pass per missing path.
+struct SameName<'a>(HashMap<(&'a str, bool), Vec<&'a str>>);
+
+impl<'a> SameName<'a> {
+    fn new(tree: &'a Tree) -> Self {
+        let mut map: HashMap<(&str, bool), Vec<&str>> = HashMap::new();
+        for (path, node) in &tree.nodes {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let paths = map
+                .entry((name, matches!(node.kind, NodeKind::Dir)))
+                .or_default();
+            if paths.len() < 3 {
+                paths.push(path);
+            }
+        }
+        SameName(map)
     }
 }
 
-fn check_chart(path: &str, node: &Node, findings: &mut Vec<Finding>) {
+fn suggest_existing(same: &SameName<'_>, path: &str, want_dir: bool) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let same_name: &[&str] = same.0.get(&(name, want_dir)).map_or(&[], Vec::as_slice);
+    if same_name.is_empty() {
+        "check the path; it is relative to the pack folder".to_string()
+    } else {
+        format!("did you mean {}?", quoted_list(same_name))
+    }
+}
+
+fn check_chart(path: &str, node: &Node, limits: &InputLimits, findings: &mut Vec<Finding>) {
     let result = File::open(&node.source)
-        .map_err(|e| format!("it cannot be read: {e}"))
-        .and_then(chart_name);
-    if let Err(why) = result {
-        findings.push(
+        .map_err(|e| ChartProblem::Broken(format!("it cannot be read: {e}")))
+        .and_then(|file| chart_name(file, limits.max_chart_unpacked_bytes));
+    match result {
+        Ok(_) => {}
+        Err(ChartProblem::Broken(why)) => findings.push(
             Finding::error(
                 "invalid-chart",
                 path,
                 format!("`{path}` is not a Helm chart archive: {why}"),
             )
             .hint("package the chart with `helm package CHART_DIR` and name the .tgz it writes"),
-        );
+        ),
+        Err(ChartProblem::TooLarge) => findings.push(
+            Finding::error(
+                "file-too-large",
+                path,
+                format!(
+                    "`{path}` holds more than {} bytes once decompressed; packctl reads at most that",
+                    limits.max_chart_unpacked_bytes
+                ),
+            )
+            .hint("keep large files out of the chart; Helm refuses such charts too"),
+        ),
     }
 }
 
+/// Why a chart archive cannot be used.
+enum ChartProblem {
+    /// It is not a readable, complete Helm chart archive.
+    Broken(String),
+    /// It decompresses to more than the cap.
+    TooLarge,
+}
+
 /// Finds the chart folder of a Helm chart archive: the top folder holding Chart.yaml.
-fn chart_name(file: File) -> Result<String, String> {
+///
+/// The whole gzip stream is read, up to its checksum, so that an archive cut short or damaged
+/// after Chart.yaml is refused here rather than by Helm at install time.
+fn chart_name(file: File, max_unpacked: u64) -> Result<String, ChartProblem> {
+    let broken = |why: &str| ChartProblem::Broken(why.to_string());
     let mut magic = [0u8; 2];
     let mut reader = io::BufReader::new(file);
     let mut head = (&mut reader).take(2);
     head.read_exact(&mut magic)
-        .map_err(|_| "it is shorter than a gzip header".to_string())?;
+        .map_err(|_| broken("it is shorter than a gzip header"))?;
     if magic != [0x1f, 0x8b] {
-        return Err("it is not gzip-compressed".to_string());
+        return Err(broken("it is not gzip-compressed"));
     }
     let stream = io::Cursor::new(magic).chain(reader);
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(stream));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("it is not a tar archive: {e}"))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("its tar stream is damaged: {e}"))?;
-        let path = entry
-            .path()
-            .map_err(|e| format!("it holds a bad entry name: {e}"))?;
-        let parts: Vec<_> = path.components().collect();
-        if parts.len() == 2 && parts[1].as_os_str() == "Chart.yaml" {
-            return Ok(parts[0].as_os_str().to_string_lossy().into_owned());
+    let mut unpacked = Capped {
+        inner: flate2::read::GzDecoder::new(stream),
+        left: max_unpacked,
+        over: false,
+    };
+    let result = scan_chart(&mut unpacked);
+    if unpacked.over {
+        return Err(ChartProblem::TooLarge);
+    }
+    result.map_err(ChartProblem::Broken)
+}
+
+fn scan_chart(unpacked: &mut impl Read) -> Result<String, String> {
+    let mut name = None;
+    {
+        let mut archive = tar::Archive::new(&mut *unpacked);
+        let entries = archive
+            .entries()
+            .map_err(|e| format!("it is not a tar archive: {e}"))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("it is damaged or cut short: {e}"))?;
+            if name.is_some() {
+                continue;
+            }
+            let path = entry
+                .path()
+                .map_err(|e| format!("it holds a bad entry name: {e}"))?;
+            let parts: Vec<_> = path.components().collect();
+            if parts.len() == 2 && parts[1].as_os_str() == "Chart.yaml" {
+                name = Some(parts[0].as_os_str().to_string_lossy().into_owned());
+            }
         }
     }
-    Err("it holds no CHART/Chart.yaml".to_string())
+    // The tar ends before the gzip stream does; reading on checks the stream's length and
+    // checksum.
+    io::copy(unpacked, &mut io::sink()).map_err(|e| format!("it is damaged or cut short: {e}"))?;
+    name.ok_or_else(|| "it holds no CHART/Chart.yaml".to_string())
+}
+
+/// A reader that fails once more than `left` bytes have come through it.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    over: bool,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Ask for one byte more than allowed, to tell "exactly at the cap" from "over it".
+        let want = buf.len().min(
+            usize::try_from(self.left)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        );
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            self.over = true;
+            return Err(io::Error::other("the decompressed size is over the cap"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn check_role(path: &str, tree: &Tree, findings: &mut Vec<Finding>) {
@@ -515,7 +768,7 @@ fn check_role(path: &str, tree: &Tree, findings: &mut Vec<Finding>) {
 
 fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Vec<Finding>) {
     let fixed = [PACK_JSON, VALUES_YAML, LOGO_PNG];
-    let mut seen: Vec<&Reference> = Vec::new();
+    let mut seen: BTreeMap<&str, &Reference> = BTreeMap::new();
     for r in references {
         if fixed.contains(&r.path.as_str()) {
             findings.push(
@@ -529,12 +782,12 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
                     ),
                 )
                 .at(index.value(&r.field()))
-                .field(r.field())
+                .field(r.field().to_string())
                 .hint("remove the entry"),
             );
             continue;
         }
-        if let Some(earlier) = seen.iter().find(|e| e.path == r.path) {
+        if let Some(earlier) = seen.get(r.path.as_str()) {
             findings.push(
                 Finding::error(
                     "duplicate-path",
@@ -547,15 +800,20 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
                     ),
                 )
                 .at(index.value(&r.field()))
-                .field(r.field())
+                .field(r.field().to_string())
                 .hint("name each file or folder once"),
             );
             continue;
         }
-        if let Some(other) = seen
-            .iter()
-            .find(|e| is_below(&r.path, &e.path) || is_below(&e.path, &r.path))
-        {
+        // Either a listed folder holds this path, or this path holds one listed earlier.
+        let inside = format!("{}/", r.path);
+        let holder = ancestors(&r.path).find_map(|a| seen.get(a));
+        let held = seen
+            .range::<str, _>((Bound::Included(inside.as_str()), Bound::Unbounded))
+            .next()
+            .filter(|(p, _)| p.starts_with(&inside))
+            .map(|(_, e)| e);
+        if let Some(other) = holder.or(held) {
             findings.push(
                 Finding::error(
                     "overlapping-path",
@@ -569,25 +827,25 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
                     ),
                 )
                 .at(index.value(&r.field()))
-                .field(r.field())
+                .field(r.field().to_string())
                 .hint("a file belongs either to a role folder or to its own list, not both"),
             );
             continue;
         }
-        seen.push(r);
+        seen.insert(&r.path, r);
     }
 }
 
 /// Warns about charts and manifests in their usual folders that pack.json does not list.
 fn warn_unlisted(tree: &Tree, references: &[Reference], findings: &mut Vec<Finding>) {
     let claimed: HashSet<&str> = references.iter().map(|r| r.path.as_str()).collect();
-    let roles: Vec<&str> = references
+    let roles: HashSet<&str> = references
         .iter()
         .filter(|r| r.list == "ansibleRoles")
         .map(|r| r.path.as_str())
         .collect();
     for (path, _) in tree.files_under("") {
-        if claimed.contains(path.as_str()) || roles.iter().any(|r| is_below(path, r)) {
+        if claimed.contains(path.as_str()) || ancestors(path).any(|a| roles.contains(a)) {
             continue;
         }
         let (list, looks_like) = if path.starts_with("charts/") && path.ends_with(".tgz") {
@@ -627,14 +885,12 @@ fn assemble(
             parts.push(part);
         }
     }
-    let mut claimed: Vec<&str> = vec![PACK_JSON];
+    let mut claimed: HashSet<&str> = HashSet::from([PACK_JSON]);
     claimed.extend(parts.iter().map(Part::path));
     let others: Vec<Part> = tree
         .files_under("")
         .filter(|(path, _)| {
-            !claimed
-                .iter()
-                .any(|c| *c == path.as_str() || is_below(path, c))
+            !claimed.contains(path.as_str()) && !ancestors(path).any(|a| claimed.contains(a))
         })
         .filter_map(|(path, _)| file_of(tree, path).map(Part::Other))
         .collect();
@@ -678,15 +934,29 @@ mod tests {
 
     #[test]
     fn yaml_findings_carry_positions() {
-        let f = check_yaml("values.yaml", "a: 1\nb:\n  c: 1\n  c: 2\n", false).unwrap();
+        let f = check_yaml(
+            "values.yaml",
+            "a: 1\nb:\n  c: 1\n  c: 2\n",
+            false,
+            &InputLimits::default(),
+        )
+        .unwrap();
         assert_eq!(
             (f.rule, f.line, f.column),
             ("duplicate-key", Some(4), Some(3))
         );
-        let f = check_yaml("m.yaml", "a: 1\n---\nb: [\n", true).unwrap();
+        let f = check_yaml("m.yaml", "a: 1\n---\nb: [\n", true, &InputLimits::default()).unwrap();
         assert_eq!((f.rule, f.line), ("yaml-syntax", Some(3)));
         assert!(!f.message.contains(" at line "), "{}", f.message);
-        assert!(check_yaml("values.yaml", "", false).is_none());
-        assert!(check_yaml("values.yaml", "# only comments\n", false).is_none());
+        assert!(check_yaml("values.yaml", "", false, &InputLimits::default()).is_none());
+        assert!(
+            check_yaml(
+                "values.yaml",
+                "# only comments\n",
+                false,
+                &InputLimits::default()
+            )
+            .is_none()
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! pack.json: the typed metadata, and the field checks that produce it.
 
 use super::finding::{Finding, Position};
-use super::json_index::{JsonIndex, child, item};
+use super::json_index::{JsonIndex, JsonPath, MAX_REPORTED_DUPLICATES, shown_key};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
@@ -364,6 +364,19 @@ pub(crate) fn read(text: &str, findings: &mut Vec<Finding>) -> MetadataRead {
             .hint("keep one of the two keys"),
         );
     }
+    if index.more_duplicates > 0 {
+        reader.findings.push(
+            Finding::error(
+                "duplicate-key",
+                PACK_JSON,
+                format!(
+                    "{} more keys are given twice; only the first {MAX_REPORTED_DUPLICATES} are shown",
+                    index.more_duplicates
+                ),
+            )
+            .hint("keep one of each pair of keys"),
+        );
+    }
     let Value::Object(object) = value else {
         reader.findings.push(
             Finding::error(
@@ -374,7 +387,7 @@ pub(crate) fn read(text: &str, findings: &mut Vec<Finding>) -> MetadataRead {
                     describe(&value)
                 ),
             )
-            .at(index.value(""))
+            .at(index.value(&JsonPath::default()))
             .hint("write the fields inside `{ … }`"),
         );
         return MetadataRead {
@@ -415,26 +428,47 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn error(&mut self, rule: &'static str, path: &str, message: String, hint: String) {
+    fn error(
+        &mut self,
+        rule: &'static str,
+        path: impl Into<JsonPath>,
+        message: String,
+        hint: String,
+    ) {
+        let path = path.into();
         let finding = Finding::error(rule, PACK_JSON, message)
-            .field(path)
-            .at(self.index.value(path))
+            .field(path.to_string())
+            .at(self.index.value(&path))
             .hint(hint);
         self.findings.push(finding);
     }
 
-    fn warning(&mut self, rule: &'static str, path: &str, message: String, hint: String) {
+    fn warning(
+        &mut self,
+        rule: &'static str,
+        path: impl Into<JsonPath>,
+        message: String,
+        hint: String,
+    ) {
+        let path = path.into();
         let finding = Finding::warning(rule, PACK_JSON, message)
-            .field(path)
-            .at(self.index.value(path))
+            .field(path.to_string())
+            .at(self.index.value(&path))
             .hint(hint);
         self.findings.push(finding);
     }
 
-    fn wrong_type(&mut self, path: &str, expected: &str, found: &Value, example: &str) {
+    fn wrong_type(
+        &mut self,
+        path: impl Into<JsonPath>,
+        expected: &str,
+        found: &Value,
+        example: &str,
+    ) {
+        let path = path.into();
         self.error(
             "wrong-type",
-            path,
+            &path,
             format!("`{path}` must be {expected}, not {}", describe(found)),
             format!("write it as {example}"),
         );
@@ -477,15 +511,16 @@ impl Reader<'_> {
         let mut extra = Map::new();
         for (key, value) in &object {
             if !KNOWN_FIELDS.contains(&key.as_str()) {
+                let path = JsonPath::field(key);
                 let finding = Finding::warning(
                     "unknown-field",
                     PACK_JSON,
                     format!(
-                        "`{key}` is not a pack.json field packctl knows; it is kept as written"
+                        "`{path}` is not a pack.json field packctl knows; it is kept as written"
                     ),
                 )
-                .field(key.clone())
-                .at(self.index.key(key))
+                .field(path.to_string())
+                .at(self.index.key(&path))
                 .hint(format!(
                     "check the spelling; known fields: {}",
                     KNOWN_FIELDS.join(", ")
@@ -607,7 +642,7 @@ impl Reader<'_> {
                         "`addonType` is required when `layer` is \"addon\"",
                     )
                     .field("addonType")
-                    .at(self.index.value("layer"))
+                    .at(self.index.value(&JsonPath::field("layer")))
                     .hint(format!(
                         "add `\"addonType\": \"monitoring\"`, or another of {}",
                         quoted_list(&ADDON_TYPES)
@@ -691,7 +726,7 @@ impl Reader<'_> {
         let mut out = Vec::new();
         let mut ok = true;
         for (i, value) in list.iter().enumerate() {
-            let path = item("cloudTypes", i);
+            let path = JsonPath::field("cloudTypes").item(i);
             let Value::String(text) = value else {
                 self.wrong_type(&path, "a string", value, "\"aws\"");
                 ok = false;
@@ -725,7 +760,7 @@ impl Reader<'_> {
             None | Some(Value::Null) => {}
             Some(Value::Object(map)) => {
                 for (key, value) in map {
-                    let path = child("annotations", key);
+                    let path = JsonPath::field("annotations").key(key);
                     match value {
                         Value::String(s) => out.push((key.clone(), s.clone())),
                         other => {
@@ -776,9 +811,12 @@ impl Reader<'_> {
                 for (i, value) in list.iter().enumerate() {
                     match value {
                         Value::String(s) => out.push(s.clone()),
-                        other => {
-                            self.wrong_type(&item(field, i), "a string", other, "a relative path")
-                        }
+                        other => self.wrong_type(
+                            JsonPath::field(field).item(i),
+                            "a string",
+                            other,
+                            "a relative path",
+                        ),
                     }
                 }
             }
@@ -800,18 +838,18 @@ impl Reader<'_> {
         };
         let mut constraints = Constraints::default();
         for (key, value) in map {
-            let path = child("constraints", key);
+            let path = JsonPath::field("constraints").key(key);
             match (key.as_str(), value) {
                 ("dependencies", Value::Array(list)) => {
                     for (i, entry) in list.iter().enumerate() {
-                        if let Some(d) = self.dependency(&item(&path, i), entry) {
+                        if let Some(d) = self.dependency(&path.item(i), entry) {
                             constraints.dependencies.push(d);
                         }
                     }
                 }
                 ("resources", Value::Array(list)) => {
                     for (i, entry) in list.iter().enumerate() {
-                        if let Some(r) = self.resource(&item(&path, i), entry) {
+                        if let Some(r) = self.resource(&path.item(i), entry) {
                             constraints.resources.push(r);
                         }
                     }
@@ -825,22 +863,23 @@ impl Reader<'_> {
         Some(constraints)
     }
 
-    fn unknown_key(&mut self, path: &str, key: &str, known: &[&str]) {
+    fn unknown_key(&mut self, path: &JsonPath, key: &str, known: &[&str]) {
         let finding = Finding::warning(
             "unknown-field",
             PACK_JSON,
             format!("`{path}` is not a field packctl knows; it is kept as written"),
         )
-        .field(path)
+        .field(path.to_string())
         .at(self.index.key(path))
         .hint(format!(
-            "check the spelling of `{key}`; known here: {}",
+            "check the spelling of `{}`; known here: {}",
+            shown_key(key),
             known.join(", ")
         ));
         self.findings.push(finding);
     }
 
-    fn dependency(&mut self, path: &str, value: &Value) -> Option<Dependency> {
+    fn dependency(&mut self, path: &JsonPath, value: &Value) -> Option<Dependency> {
         const FIELDS: [&str; 5] = ["packName", "layer", "minVersion", "maxVersion", "type"];
         let Value::Object(map) = value else {
             self.wrong_type(
@@ -852,13 +891,13 @@ impl Reader<'_> {
             return None;
         };
         for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-            self.unknown_key(&child(path, key), key, &FIELDS);
+            self.unknown_key(&path.key(key), key, &FIELDS);
         }
         let text = |reader: &mut Self, key: &str| -> Option<String> {
             match map.get(key)? {
                 Value::String(s) => Some(s.clone()),
                 other => {
-                    reader.wrong_type(&child(path, key), "a string", other, "\"…\"");
+                    reader.wrong_type(path.key(key), "a string", other, "\"…\"");
                     None
                 }
             }
@@ -869,7 +908,7 @@ impl Reader<'_> {
             Err(expected) => {
                 self.error(
                     "invalid-layer",
-                    &child(path, "layer"),
+                    path.key("layer"),
                     format!("dependency layer \"{l}\" is not a layer"),
                     expected,
                 );
@@ -882,7 +921,7 @@ impl Reader<'_> {
             if !v.is_empty() && semver::Version::parse(v.trim_start_matches('v')).is_err() {
                 self.warning(
                     "invalid-version",
-                    &child(path, key),
+                    path.key(key),
                     format!(
                         "`{key}` \"{v}\" is not a semantic version, so Palette may not compare it"
                     ),
@@ -897,7 +936,7 @@ impl Reader<'_> {
         {
             self.error(
                 "invalid-constraint",
-                &child(path, "type"),
+                path.key("type"),
                 format!("dependency type \"{k}\" is not one Palette knows"),
                 format!("one of {}", quoted_list(&DEPENDENCY_TYPES)),
             );
@@ -908,7 +947,7 @@ impl Reader<'_> {
                 PACK_JSON,
                 format!("`{path}` names no `packName`"),
             )
-            .field(path)
+            .field(path.to_string())
             .at(self.index.value(path))
             .hint("add `\"packName\"` with the name of the pack this one depends on");
             self.findings.push(finding);
@@ -924,7 +963,7 @@ impl Reader<'_> {
         })
     }
 
-    fn resource(&mut self, path: &str, value: &Value) -> Option<Resource> {
+    fn resource(&mut self, path: &JsonPath, value: &Value) -> Option<Resource> {
         const FIELDS: [&str; 2] = ["type", "minLimit"];
         let Value::Object(map) = value else {
             self.wrong_type(
@@ -936,14 +975,14 @@ impl Reader<'_> {
             return None;
         };
         for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-            self.unknown_key(&child(path, key), key, &FIELDS);
+            self.unknown_key(&path.key(key), key, &FIELDS);
         }
         let min_limit = match map.get("minLimit") {
             None => None,
             Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f >= 0.0) => n.as_f64(),
             Some(other) => {
                 self.wrong_type(
-                    &child(path, "minLimit"),
+                    path.key("minLimit"),
                     "a number of zero or more",
                     other,
                     "2000",
@@ -961,14 +1000,14 @@ impl Reader<'_> {
             Some(Value::String(kind)) => {
                 self.error(
                     "invalid-constraint",
-                    &child(path, "type"),
+                    path.key("type"),
                     format!("resource type \"{kind}\" is not one Palette knows"),
                     format!("one of {}", quoted_list(&RESOURCE_TYPES)),
                 );
                 None
             }
             Some(other) => {
-                self.wrong_type(&child(path, "type"), "a string", other, "\"cpu\"");
+                self.wrong_type(path.key("type"), "a string", other, "\"cpu\"");
                 None
             }
             None => {
@@ -977,7 +1016,7 @@ impl Reader<'_> {
                     PACK_JSON,
                     format!("`{path}` names no resource `type`"),
                 )
-                .field(path)
+                .field(path.to_string())
                 .at(self.index.value(path))
                 .hint(format!(
                     "add `\"type\"`: one of {}",

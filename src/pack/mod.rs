@@ -11,7 +11,7 @@ mod walk;
 
 pub use finding::{Finding, Position, Severity};
 pub use init::{InitOptions, init};
-pub use load::validate;
+pub use load::{MAX_PACK_JSON_BYTES, validate, validate_with};
 pub use metadata::{
     ADDON_TYPES, CLOUD_TYPES, Constraints, DEPENDENCY_TYPES, Dependency, Layer, PACK_JSON,
     PackMetadata, RESOURCE_TYPES, Resource, is_valid_date, is_valid_name, parse_version,
@@ -24,6 +24,49 @@ use std::path::{Path, PathBuf};
 pub const VALUES_YAML: &str = "values.yaml";
 /// The logo every pack has.
 pub const LOGO_PNG: &str = "logo.png";
+
+/// The most bytes of a YAML file (values.yaml or a manifest) validation reads; a larger one is
+/// refused from its size, before any of it is read.
+pub const MAX_YAML_BYTES: u64 = 16 << 20;
+/// The most YAML documents (separated by `---`) in one file.
+pub const MAX_YAML_DOCUMENTS: usize = 100_000;
+/// The most YAML nodes (scalars, sequences and mappings) in one file, all documents together.
+pub const MAX_YAML_NODES: usize = 10_000_000;
+/// How deeply YAML sequences and mappings may nest.
+pub const MAX_YAML_DEPTH: usize = 256;
+/// The most bytes a chart archive may hold once decompressed; validation reads every chart to
+/// its end, so this bounds the time a small, highly compressed archive can cost.
+pub const MAX_CHART_UNPACKED_BYTES: u64 = 512 << 20;
+
+/// Caps on what validation reads from a pack; the defaults are the `MAX_*` constants.
+///
+/// Every file a pack holds is untrusted, most of all one just pulled from a registry, so each
+/// read is bounded; a file over a cap is reported as too large, never as broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputLimits {
+    /// The most bytes of a YAML file ([`MAX_YAML_BYTES`]).
+    pub max_yaml_bytes: u64,
+    /// The most YAML documents in one file ([`MAX_YAML_DOCUMENTS`]).
+    pub max_yaml_documents: usize,
+    /// The most YAML nodes in one file ([`MAX_YAML_NODES`]).
+    pub max_yaml_nodes: usize,
+    /// How deeply YAML collections may nest ([`MAX_YAML_DEPTH`]).
+    pub max_yaml_depth: usize,
+    /// The most bytes of a chart archive once decompressed ([`MAX_CHART_UNPACKED_BYTES`]).
+    pub max_chart_unpacked_bytes: u64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            max_yaml_bytes: MAX_YAML_BYTES,
+            max_yaml_documents: MAX_YAML_DOCUMENTS,
+            max_yaml_nodes: MAX_YAML_NODES,
+            max_yaml_depth: MAX_YAML_DEPTH,
+            max_chart_unpacked_bytes: MAX_CHART_UNPACKED_BYTES,
+        }
+    }
+}
 
 /// A file of a pack, ready to be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! Walking a pack folder: every entry in a stable order, never following a link out of it.
 
-use super::finding::Finding;
+use super::finding::{Finding, escaped};
 use std::collections::BTreeMap;
 use std::fs;
+use std::ops::Bound;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -69,14 +70,26 @@ impl Tree {
     }
 
     /// Every node strictly below a folder (everything for `""`).
+    ///
+    /// The paths below `dir/` sort together, so this reads only them.
     pub(crate) fn below<'a>(
         &'a self,
         dir: &'a str,
     ) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        let start = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         self.nodes
-            .iter()
-            .filter(move |(path, _)| is_below(path, dir))
+            .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded))
+            .take_while(move |(path, _)| is_below(path, dir))
     }
+}
+
+/// The folders that hold `path`, outermost first: `a` and `a/b` for `a/b/c`.
+pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
 }
 
 /// Whether `path` lies strictly below the folder `dir` (`""` is the pack itself).
@@ -94,12 +107,17 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
+    /// Walks a folder; an error is returned only for the pack folder itself, since every
+    /// entry below it is reported as a finding that names it.
     fn dir(&mut self, dir: &Path, rel: &str) -> std::io::Result<()> {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(dir)? {
-            names.push(entry?.file_name());
-        }
-        names.sort();
+        let names = match list(dir) {
+            Ok(names) => names,
+            Err(e) if rel.is_empty() => return Err(e),
+            Err(e) => {
+                self.unreadable(rel, "the folder", &e, dir);
+                return Ok(());
+            }
+        };
         for name in names {
             let path = dir.join(&name);
             let Some(name) = name.to_str() else {
@@ -113,27 +131,43 @@ impl Walker<'_> {
                 );
                 continue;
             };
-            let rel = if rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{rel}/{name}")
-            };
-            self.entry(path, rel)?;
+            let rel = display_rel(rel, name);
+            if let Some(what) = unsupported_name(name) {
+                let shown = escaped(&rel);
+                self.findings.push(
+                    Finding::error(
+                        "invalid-file-name",
+                        rel.clone(),
+                        format!(
+                            "the name `{shown}` holds {what}; `pack pull` refuses such names, so an artifact cannot carry it"
+                        ),
+                    )
+                    .hint("rename it without `\\` or control characters"),
+                );
+                self.insert(&rel, NodeKind::Unusable, path);
+                continue;
+            }
+            self.entry(path, rel);
         }
         Ok(())
     }
 
-    fn entry(&mut self, path: PathBuf, rel: String) -> std::io::Result<()> {
-        let meta = fs::symlink_metadata(&path)?;
+    fn entry(&mut self, path: PathBuf, rel: String) {
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) => return self.unreadable(&rel, "the file", &e, &path),
+        };
         let file_type = meta.file_type();
         if file_type.is_dir() {
             self.insert(&rel, NodeKind::Dir, path.clone());
-            return self.dir(&path, &rel);
+            // An unreadable folder is reported and marked by `dir` itself.
+            let _ = self.dir(&path, &rel);
+            return;
         }
         if file_type.is_file() {
             let kind = file_kind(&meta, false);
             self.insert(&rel, kind, path);
-            return Ok(());
+            return;
         }
         if file_type.is_symlink() {
             return self.link(path, rel);
@@ -154,11 +188,13 @@ impl Walker<'_> {
             .hint("remove it from the pack folder"),
         );
         self.insert(&rel, NodeKind::Unusable, path);
-        Ok(())
     }
 
-    fn link(&mut self, path: PathBuf, rel: String) -> std::io::Result<()> {
-        let target = fs::read_link(&path)?;
+    fn link(&mut self, path: PathBuf, rel: String) {
+        let target = match fs::read_link(&path) {
+            Ok(target) => target,
+            Err(e) => return self.unreadable(&rel, "the link", &e, &path),
+        };
         let Ok(resolved) = path.canonicalize() else {
             self.findings.push(
                 Finding::error(
@@ -172,7 +208,7 @@ impl Walker<'_> {
                 .hint("point the link at a file inside the pack, or replace it with the file"),
             );
             self.insert(&rel, NodeKind::Unusable, path);
-            return Ok(());
+            return;
         };
         if !resolved.starts_with(self.root) {
             self.findings.push(
@@ -187,9 +223,12 @@ impl Walker<'_> {
                 .hint("copy the file into the pack instead of linking to it"),
             );
             self.insert(&rel, NodeKind::Unusable, path);
-            return Ok(());
+            return;
         }
-        let meta = fs::metadata(&resolved)?;
+        let meta = match fs::metadata(&resolved) {
+            Ok(meta) => meta,
+            Err(e) => return self.unreadable(&rel, "the link", &e, &path),
+        };
         if meta.is_file() {
             self.findings.push(
                 Finding::warning(
@@ -204,20 +243,40 @@ impl Walker<'_> {
             );
             self.insert(&rel, file_kind(&meta, true), resolved);
         } else {
-            self.findings.push(
-                Finding::error(
-                    "unsupported-file",
-                    rel.clone(),
+            let (message, hint) = if meta.is_dir() {
+                (
                     format!(
                         "`{rel}` is a symbolic link to the folder `{}`; linked folders are not packed",
                         target.display()
                     ),
+                    "replace the link with a copy of the folder",
                 )
-                .hint("replace the link with a copy of the folder"),
-            );
+            } else {
+                (
+                    format!(
+                        "`{rel}` is a symbolic link to `{}`, which is not a regular file; a pack holds only regular files and folders",
+                        target.display()
+                    ),
+                    "remove the link from the pack folder",
+                )
+            };
+            self.findings
+                .push(Finding::error("unsupported-file", rel.clone(), message).hint(hint));
             self.insert(&rel, NodeKind::Unusable, path);
         }
-        Ok(())
+    }
+
+    /// Reports an entry that cannot be read, by its own path, and keeps it out of the pack.
+    fn unreadable(&mut self, rel: &str, what: &str, e: &std::io::Error, path: &Path) {
+        self.findings.push(
+            Finding::error(
+                "unreadable",
+                rel,
+                format!("{what} `{rel}` cannot be read: {e}"),
+            )
+            .hint("check its permissions, and that its path is not too long"),
+        );
+        self.insert(rel, NodeKind::Unusable, path.to_path_buf());
     }
 
     fn insert(&mut self, rel: &str, kind: NodeKind, source: PathBuf) {
@@ -225,6 +284,28 @@ impl Walker<'_> {
             .nodes
             .insert(rel.to_string(), Node { kind, source });
     }
+}
+
+/// The names in a folder, sorted by bytes.
+fn list(dir: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        names.push(entry?.file_name());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Why a file or folder name cannot be carried in an artifact, if it cannot: `pack pull`
+/// refuses a title or tar entry with a backslash or a control character, so validation
+/// refuses the same names before a push.
+fn unsupported_name(name: &str) -> Option<String> {
+    if name.contains('\\') {
+        return Some("a backslash (`\\`)".to_string());
+    }
+    name.chars()
+        .find(|c| c.is_control())
+        .map(|c| format!("the control character U+{:04X}", u32::from(c)))
 }
 
 fn file_kind(meta: &fs::Metadata, linked: bool) -> NodeKind {
@@ -297,6 +378,25 @@ mod tests {
             }
         ));
         assert_eq!(tree.files_under("b").count(), 1);
+    }
+
+    #[test]
+    fn ancestors_and_below() {
+        assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), ["a", "a/b"]);
+        assert_eq!(ancestors("a").count(), 0);
+        let mut tree = Tree::default();
+        for p in ["a", "a/x", "a/y/z", "a-b", "a0", "b"] {
+            tree.nodes.insert(
+                p.to_string(),
+                Node {
+                    kind: NodeKind::Dir,
+                    source: PathBuf::new(),
+                },
+            );
+        }
+        let below: Vec<_> = tree.below("a").map(|(p, _)| p.as_str()).collect();
+        assert_eq!(below, ["a/x", "a/y/z"]);
+        assert_eq!(tree.below("").count(), 6);
     }
 
     #[test]
