@@ -389,18 +389,36 @@ impl Client {
         GuardedBody::new(response, self.stall)
     }
 
-    /// Reads at most `limit` bytes of a response body; what a broken or stalled body gave.
+    /// Reads at most `limit` bytes of a response body; what a broken or stalled body gave,
+    /// for error bodies, where part of the text is still worth showing.
     pub async fn read_limited(&self, response: Response, limit: usize) -> Vec<u8> {
+        self.read_body(response, limit)
+            .await
+            .unwrap_or_else(|(partial, _)| partial)
+    }
+
+    /// Reads at most `limit` bytes of a response body, failing when it breaks or stalls
+    /// (with what it gave so far).
+    pub async fn read_body(
+        &self,
+        response: Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, (Vec<u8>, StoreError)> {
         let mut body = self.body(response);
         let mut out = Vec::new();
-        while let Some(Ok(chunk)) = body.next().await {
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(BodyError::Stalled(_)) => return Err((out, self.stalled())),
+                Err(BodyError::Broken(e)) => return Err((out, self.connect_error(e))),
+            };
             let room = limit.saturating_sub(out.len());
             out.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if out.len() >= limit {
                 break;
             }
         }
-        out
+        Ok(out)
     }
 
     /// On a loopback host still on `Auto`, an HTTPS handshake with a plain-HTTP server fails;
@@ -576,7 +594,10 @@ impl Client {
                 "its token service answered {status}: {detail}"
             )));
         }
-        let body = self.read_limited(response, 1 << 20).await;
+        let body = self
+            .read_body(response, 1 << 20)
+            .await
+            .map_err(|(_, e)| e)?;
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| refused(format!("its token service sent no JSON token: {e}")))?;
         parsed

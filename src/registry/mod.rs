@@ -649,7 +649,10 @@ impl RegistryStore {
                     .await);
             }
             next = next_link(&response);
-            let body = client.read_limited(response, 16 << 20).await;
+            let body = client
+                .read_body(response, 16 << 20)
+                .await
+                .map_err(|(_, e)| e)?;
             let page: Tags = serde_json::from_slice(&body)
                 .map_err(|e| self.protocol_error(&format!("a tag list that is not JSON: {e}")))?;
             out.extend(page.tags.unwrap_or_default());
@@ -692,7 +695,10 @@ impl RegistryStore {
                 });
             }
             next = next_link(&response);
-            let body = client.read_limited(response, 64 << 20).await;
+            let body = client
+                .read_body(response, 64 << 20)
+                .await
+                .map_err(|(_, e)| e)?;
             let page: Catalog = serde_json::from_slice(&body)
                 .map_err(|e| self.protocol_error(&format!("a catalog that is not JSON: {e}")))?;
             out.extend(page.repositories.into_iter().filter(|r| {

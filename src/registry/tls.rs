@@ -319,6 +319,20 @@ mod tests {
     }
 
     #[test]
+    fn a_client_certificate_needs_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut trust = Trust::default();
+        trust.add_client_identity(dir.path()).unwrap();
+        assert!(trust.client.is_none());
+        std::fs::write(dir.path().join("client.cert"), "").unwrap();
+        let error = trust.add_client_identity(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("no client.key"), "{error}");
+        std::fs::write(dir.path().join("client.key"), "not a key").unwrap();
+        let error = trust.add_client_identity(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("client.cert"), "{error}");
+    }
+
+    #[test]
     fn short_and_long_lengths() {
         let mut long = vec![0x04, 0x81, 0x80];
         long.extend([7u8; 0x80]);
