@@ -89,8 +89,36 @@ pub fn config_path() -> Result<PathBuf, CredentialError> {
     Ok(config_dir()?.join("config.json"))
 }
 
+/// The names credentials for `host` may be stored under, the normalised one first: the
+/// lowercase host, and the same host with and without the HTTPS default port `:443`.
+pub fn host_aliases(host: &str) -> Vec<String> {
+    let host = crate::store::normalize_host(host);
+    let has_port = host.rsplit_once(':').is_some_and(|(name, port)| {
+        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':')
+    }) && (!host.starts_with('[') || host.contains("]:"));
+    let mut aliases = vec![host.clone()];
+    if let Some(bare) = host.strip_suffix(":443") {
+        aliases.push(bare.to_string());
+    } else if !has_port && (host.starts_with('[') || !host.contains(':')) {
+        aliases.push(format!("{host}:443"));
+    }
+    aliases
+}
+
 /// The credential for a registry host, or [`Credential::Anonymous`] when none is configured.
+///
+/// The host is compared without case and with or without `:443` (see [`host_aliases`]).
 pub fn lookup(host: &str) -> Result<Credential, CredentialError> {
+    for alias in host_aliases(host) {
+        match lookup_exact(&alias)? {
+            Credential::Anonymous => continue,
+            found => return Ok(found),
+        }
+    }
+    Ok(Credential::Anonymous)
+}
+
+fn lookup_exact(host: &str) -> Result<Credential, CredentialError> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
     let path = match config_path() {
         Ok(p) => p,
@@ -217,8 +245,79 @@ pub enum Stored {
     ConfigFile(PathBuf),
 }
 
-/// Writes the config atomically with mode 0600, keeping every other field.
+/// The most symbolic links followed from config.json to the file it stands for.
+const MAX_LINK_HOPS: usize = 40;
+
+/// The file `path` stands for: the final target when it is a symbolic link (followed at most
+/// [`MAX_LINK_HOPS`] times), so that writing there keeps the link, as Docker does.
+fn link_target(path: &Path) -> Result<PathBuf, CredentialError> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINK_HOPS {
+        match std::fs::read_link(&current) {
+            Ok(target) => {
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Ok(current),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(source) => {
+                return Err(CredentialError::Read {
+                    path: current,
+                    source,
+                });
+            }
+        }
+    }
+    Err(CredentialError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(format!(
+            "it is a chain of more than {MAX_LINK_HOPS} symbolic links"
+        )),
+    })
+}
+
+/// Holds an exclusive lock on `config.json.lock` beside the Docker config while it lives, so
+/// that logins and logouts running at once each see the others' changes.
+struct ConfigLock {
+    _file: std::fs::File,
+}
+
+impl ConfigLock {
+    fn acquire(config: &Path) -> Result<ConfigLock, CredentialError> {
+        let dir = config.parent().unwrap_or(Path::new("."));
+        let write_err = |source| CredentialError::Write {
+            path: config.to_path_buf(),
+            source,
+        };
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(write_err)?;
+        }
+        let lock_path = dir.join("config.json.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| CredentialError::Write {
+                path: lock_path.clone(),
+                source,
+            })?;
+        file.lock().map_err(|source| CredentialError::Write {
+            path: lock_path,
+            source,
+        })?;
+        Ok(ConfigLock { _file: file })
+    }
+}
+
+/// Writes the config atomically with mode 0600, keeping every other field; when `path` is a
+/// symbolic link, its target is replaced and the link stays.
 fn write_config(path: &Path, config: &Map<String, Value>) -> Result<(), CredentialError> {
+    let path = &link_target(path)?;
     let write_err = |source| CredentialError::Write {
         path: path.to_path_buf(),
         source,
@@ -245,8 +344,11 @@ fn write_config(path: &Path, config: &Map<String, Value>) -> Result<(), Credenti
 }
 
 /// Saves credentials for `host` where `oras login` would: the configured helper, else `auths`.
+///
+/// The config is read and written under a lock, so parallel logins all keep their entries.
 pub fn store(host: &str, username: &str, password: &str) -> Result<Stored, CredentialError> {
     let path = config_path()?;
+    let _lock = ConfigLock::acquire(&path)?;
     let mut config = read_config(&path)?;
     if let Some(helper) = helper_for(&config, host) {
         let input = json!({"ServerURL": host, "Username": username, "Secret": password});
@@ -272,6 +374,7 @@ pub fn store(host: &str, username: &str, password: &str) -> Result<Stored, Crede
 /// Removes credentials for `host`; `false` when there were none.
 pub fn erase(host: &str) -> Result<bool, CredentialError> {
     let path = config_path()?;
+    let _lock = ConfigLock::acquire(&path)?;
     let mut config = read_config(&path)?;
     if let Some(helper) = helper_for(&config, host) {
         return match run_helper(&helper, "erase", host.as_bytes()) {
@@ -289,11 +392,11 @@ pub fn erase(host: &str) -> Result<bool, CredentialError> {
             let keys: Vec<String> = auths
                 .keys()
                 .filter(|k| {
-                    k.as_str() == host
+                    k.eq_ignore_ascii_case(host)
                         || k.trim_start_matches("https://")
                             .trim_start_matches("http://")
                             .trim_end_matches('/')
-                            == host
+                            .eq_ignore_ascii_case(host)
                 })
                 .cloned()
                 .collect();
@@ -323,5 +426,32 @@ mod tests {
         assert_eq!(helper_for(&config, "ecr.example.com").unwrap(), "ecr-login");
         assert_eq!(helper_for(&config, "other.example.com").unwrap(), "desktop");
         assert_eq!(helper_for(&Map::new(), "x"), None);
+    }
+
+    #[test]
+    fn aliases_of_hosts() {
+        assert_eq!(host_aliases("LOCALHOST:5000"), ["localhost:5000"]);
+        assert_eq!(
+            host_aliases("Reg.Example.com:443"),
+            ["reg.example.com:443", "reg.example.com"]
+        );
+        assert_eq!(
+            host_aliases("reg.example.com"),
+            ["reg.example.com", "reg.example.com:443"]
+        );
+        assert_eq!(host_aliases("[::1]:5000"), ["[::1]:5000"]);
+        assert_eq!(host_aliases("[::1]"), ["[::1]", "[::1]:443"]);
+    }
+
+    #[test]
+    fn links_are_followed_to_their_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "{}").unwrap();
+        let link = dir.path().join("config.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        assert_eq!(link_target(&link).unwrap(), real);
+        let missing = dir.path().join("none.json");
+        assert_eq!(link_target(&missing).unwrap(), missing);
     }
 }

@@ -19,6 +19,8 @@ impl EnvVars {
     /// Folders of `<host[:port]>/*.crt` CA certificates, `:`-separated (default
     /// `/etc/docker/certs.d` and `~/.docker/certs.d`).
     pub const PACKCTL_CERTS_DIRS: &'static str = "PACKCTL_CERTS_DIRS";
+    /// Seconds a registry transfer may make no progress before it fails (default 30).
+    pub const PACKCTL_STALL_TIMEOUT: &'static str = "PACKCTL_STALL_TIMEOUT";
     /// The registry password for `registry login` when no `--password-stdin` is given.
     pub const PACKCTL_PASSWORD: &'static str = "PACKCTL_PASSWORD";
     /// Where the digest cache lives (default `$XDG_CACHE_HOME/packctl`, `~/.cache/packctl`).

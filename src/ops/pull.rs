@@ -317,7 +317,13 @@ async fn fetch_blobs(
                     }
                     .into());
                 }
-                Err(CopyError::Io(source)) => return Err(Error::Io { path, source }),
+                // A registry download reports its own failures through the reader.
+                Err(CopyError::Io(source)) => {
+                    return Err(match StoreError::from_io(source) {
+                        Ok(error) => error.into(),
+                        Err(source) => Error::Io { path, source },
+                    });
+                }
             }
             reporter.blob_finished(id, true);
             Ok::<_, Error>((true, layer.size))

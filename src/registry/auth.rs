@@ -96,6 +96,13 @@ fn parse_params(text: &str) -> HashMap<String, String> {
     params
 }
 
+/// The longest a token is used, whatever lifetime its service claims: a day. Longer claims
+/// (up to 2^64-1 seconds) are taken as this, and a token is fetched again after it.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The lifetime assumed when a token service names none, as the distribution spec says.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+
 /// A Bearer token and when to stop using it.
 #[derive(Debug, Clone)]
 pub struct Token {
@@ -105,14 +112,17 @@ pub struct Token {
 }
 
 impl Token {
-    /// A token valid for `expires_in` seconds (60 when the server does not say), used until
-    /// 10 seconds before it runs out.
+    /// A token valid for `expires_in` seconds ([`DEFAULT_TOKEN_LIFETIME`] when the server
+    /// does not say, at most [`MAX_TOKEN_LIFETIME`]), used until 10 seconds before it runs out.
     pub fn new(value: String, expires_in: Option<u64>) -> Self {
-        let lifetime = Duration::from_secs(expires_in.unwrap_or(60).max(1));
+        let lifetime = expires_in
+            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
+            .clamp(Duration::from_secs(1), MAX_TOKEN_LIFETIME);
         let margin = Duration::from_secs(10).min(lifetime / 2);
+        let now = Instant::now();
         Token {
             value,
-            refresh_at: Instant::now() + lifetime - margin,
+            refresh_at: now.checked_add(lifetime - margin).unwrap_or(now),
         }
     }
 
@@ -129,8 +139,24 @@ pub struct TokenResponse {
     token: String,
     #[serde(default)]
     access_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_seconds")]
     expires_in: Option<u64>,
+}
+
+/// Seconds from any JSON number: fractions are cut, negatives and non-numbers ignored, and
+/// numbers beyond `u64` saturate (the lifetime is clamped later anyway).
+fn lenient_seconds<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value: Option<serde_json::Value> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(value.as_ref().and_then(|v| {
+        v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        })
+    }))
 }
 
 impl TokenResponse {
@@ -223,6 +249,12 @@ mod tests {
         assert_eq!(t.into_token().unwrap().value, "x");
         let t: TokenResponse = serde_json::from_str(r#"{}"#).unwrap();
         assert!(t.into_token().is_none());
+        for huge in ["18446744073709551615", "1e300", "-5", "\"soon\""] {
+            let t: TokenResponse =
+                serde_json::from_str(&format!(r#"{{"token":"x","expires_in":{huge}}}"#)).unwrap();
+            assert!(t.into_token().unwrap().is_fresh(), "{huge}");
+        }
+        assert!(Token::new("t".into(), Some(u64::MAX)).is_fresh());
         let short = Token::new("t".into(), Some(1));
         assert!(
             short.is_fresh(),

@@ -2,15 +2,33 @@
 //! bounded retries with backoff, and registry errors kept as typed data.
 
 use super::auth::{Challenge, Credential, Scope, Token, TokenResponse, parse_challenge};
-use crate::store::{RegistryErrorEntry, StoreError};
+use super::tls::Trust;
+use crate::store::{RegistryErrorEntry, StoreError, is_certificate_error, normalize_host};
 use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How long a transfer may go without progress before it fails (and is retried, where the
+/// retry policy allows): waiting for a connection, for an answer, for body bytes, or for the
+/// server to take upload bytes.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The least a download must receive in each stall-timeout window to count as progressing, so
+/// that a server dribbling a byte now and then cannot keep a transfer alive forever.
+pub const STALL_MIN_BYTES: u64 = 1024;
+
+/// The size of the pieces an upload body is handed to the connection in; each one handed over
+/// counts as progress.
+const UPLOAD_PIECE: usize = 64 * 1024;
 
 /// How to reach a registry.
 #[derive(Debug, Clone, Default)]
@@ -21,8 +39,11 @@ pub struct TransportOptions {
     pub insecure: bool,
     /// Extra CA certificates (PEM) to trust.
     pub ca_files: Vec<PathBuf>,
-    /// Folders holding `<host[:port]>/*.crt`, as Docker's `certs.d`.
+    /// Folders holding `<host[:port]>/*.crt` (CA or server certificates) and
+    /// `client.cert`/`client.key` (mutual TLS), as Docker's `certs.d`.
     pub certs_dirs: Vec<PathBuf>,
+    /// How long a transfer may make no progress ([`DEFAULT_STALL_TIMEOUT`] when `None`).
+    pub stall_timeout: Option<Duration>,
 }
 
 /// How often to try again, and how long to wait in between.
@@ -92,6 +113,9 @@ pub struct Client {
     credential: Credential,
     auth: Mutex<AuthState>,
     retry: RetryPolicy,
+    stall: Duration,
+    /// Whether certificates beyond the system's were given (`--ca-file`, `certs.d`).
+    given_trust: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -103,33 +127,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn tls_error(host: &str, path: &std::path::Path, reason: String) -> StoreError {
-    StoreError::Transport {
-        registry: host.to_string(),
-        reason: format!(
-            "cannot use the CA certificates in `{}`: {reason}",
-            path.display()
-        ),
-    }
-}
-
-fn add_certificates(
-    mut builder: reqwest::ClientBuilder,
-    host: &str,
-    path: &std::path::Path,
-) -> Result<reqwest::ClientBuilder, StoreError> {
-    let pem = std::fs::read(path).map_err(|e| tls_error(host, path, e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| tls_error(host, path, e.to_string()))?;
-    if certs.is_empty() {
-        return Err(tls_error(host, path, "it holds no PEM certificate".into()));
-    }
-    for cert in certs {
-        builder = builder.add_root_certificate(cert);
-    }
-    Ok(builder)
-}
-
 impl Client {
     /// A client for `host` (`host[:port]`).
     pub fn new(
@@ -138,21 +135,20 @@ impl Client {
         credential: Credential,
         retry: RetryPolicy,
     ) -> Result<Client, StoreError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("packctl/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(300))
-            .pool_max_idle_per_host(16);
-        if options.insecure {
-            builder = builder
-                .danger_accept_invalid_certs(true)
-                .danger_accept_invalid_hostnames(true);
-        }
+        let host = normalize_host(host);
+        let tls_failed = |source| StoreError::TlsSetup {
+            registry: host.clone(),
+            source,
+        };
+        let mut trust = Trust {
+            insecure: options.insecure,
+            ..Trust::default()
+        };
         for path in &options.ca_files {
-            builder = add_certificates(builder, host, path)?;
+            trust.add_pem_file(path).map_err(tls_failed)?;
         }
         for dir in &options.certs_dirs {
-            let host_dir = dir.join(host);
+            let host_dir = dir.join(&host);
             let Ok(entries) = std::fs::read_dir(&host_dir) else {
                 continue;
             };
@@ -162,27 +158,39 @@ impl Client {
                 .collect();
             files.sort();
             for path in files {
-                builder = add_certificates(builder, host, &path)?;
+                trust.add_pem_file(&path).map_err(tls_failed)?;
             }
+            trust.add_client_identity(&host_dir).map_err(tls_failed)?;
         }
-        let http = builder.build().map_err(|e| StoreError::Transport {
-            registry: host.to_string(),
-            reason: format!("cannot set up HTTP: {e}"),
-        })?;
+        let given_trust = !trust.given.is_empty();
+        let stall = options.stall_timeout.unwrap_or(DEFAULT_STALL_TIMEOUT);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("packctl/", env!("CARGO_PKG_VERSION")))
+            .use_preconfigured_tls(trust.client_config().map_err(tls_failed)?)
+            .connect_timeout(stall)
+            .read_timeout(stall)
+            .pool_max_idle_per_host(16)
+            .build()
+            .map_err(|e| StoreError::Transport {
+                registry: host.clone(),
+                reason: format!("cannot set up HTTP: {e}"),
+            })?;
         let scheme = if options.plain_http {
             Scheme::Http
-        } else if is_loopback(host) {
+        } else if is_loopback(&host) {
             Scheme::Auto
         } else {
             Scheme::Https
         };
         Ok(Client {
             http,
-            host: host.to_string(),
+            host,
             scheme: Mutex::new(scheme),
             credential,
             auth: Mutex::new(AuthState::default()),
             retry,
+            stall,
+            given_trust,
         })
     }
 
@@ -224,34 +232,43 @@ impl Client {
         }
     }
 
-    fn targets_registry(&self, url: &reqwest::Url) -> bool {
-        let authority = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            _ => return false,
-        };
-        let host = self
-            .host
-            .trim_start_matches('[')
-            .replace("]:", ":")
-            .trim_end_matches(']')
-            .to_string();
-        let authority = authority
-            .trim_start_matches('[')
-            .replace("]:", ":")
-            .trim_end_matches(']')
-            .to_string();
-        authority == host
+    /// The stall timeout.
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall
+    }
+
+    /// Whether a URL is on the registry itself: same scheme, host and port (with the default
+    /// port filled in), so `HOST:443` and `HOST`, or `LOCALHOST` and `localhost`, agree.
+    pub fn is_registry(&self, url: &Url) -> bool {
+        Url::parse(&self.base()).is_ok_and(|base| base.origin() == url.origin())
+    }
+
+    /// Sends a request, as [`Client::send_with`] with a clock of its own.
+    pub async fn send<F, Fut>(
+        &self,
+        scope: &Scope,
+        retry: bool,
+        build: F,
+    ) -> Result<Response, StoreError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<RequestBuilder, StoreError>>,
+    {
+        self.send_with(scope, retry, &Clock::new(), build).await
     }
 
     /// Sends a request built by `build` (called again for each attempt, so bodies can be
     /// re-read), authenticating on demand. Connection errors, 429 and 5xx answers are retried
     /// with backoff up to the policy's limit when `retry` is set; 4xx answers never are. A 401
-    /// leads to one fresh authentication and one more attempt.
-    pub async fn send<F, Fut>(
+    /// from the registry itself leads to one fresh authentication and one more attempt.
+    ///
+    /// The request fails when `clock` (which an upload body touches as it is taken) shows no
+    /// progress for the stall timeout before the answer arrives.
+    pub async fn send_with<F, Fut>(
         &self,
         scope: &Scope,
         retry: bool,
+        clock: &Clock,
         build: F,
     ) -> Result<Response, StoreError>
     where
@@ -268,12 +285,20 @@ impl Client {
                 registry: self.host.clone(),
                 reason: format!("cannot build a request: {e}"),
             })?;
-            if self.targets_registry(request.url())
+            if self.is_registry(request.url())
                 && let Some(value) = self.authorization(scope).await?
             {
                 request.headers_mut().insert(AUTHORIZATION, value);
             }
-            match self.http.execute(request).await {
+            let Some(outcome) = self.execute_watched(request, clock).await else {
+                if attempt + 1 < attempts {
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    attempt += 1;
+                    continue;
+                }
+                return Err(self.stalled());
+            };
+            match outcome {
                 Err(error) => {
                     if !downgraded && self.speaks_plain_http(&error) {
                         downgraded = true;
@@ -284,10 +309,7 @@ impl Client {
                         attempt += 1;
                         continue;
                     }
-                    return Err(StoreError::Connect {
-                        registry: self.host.clone(),
-                        source: error,
-                    });
+                    return Err(self.connect_error(error));
                 }
                 Ok(response) => {
                     let status = response.status();
@@ -310,6 +332,93 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Runs a request unless `clock` stands still for the stall timeout first; `None` then.
+    async fn execute_watched(
+        &self,
+        request: reqwest::Request,
+        clock: &Clock,
+    ) -> Option<Result<Response, reqwest::Error>> {
+        clock.touch();
+        let execute = self.http.execute(request);
+        tokio::pin!(execute);
+        loop {
+            let deadline = clock.last() + self.stall;
+            tokio::select! {
+                outcome = &mut execute => return Some(outcome),
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    if clock.last() + self.stall <= Instant::now() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The error for a transfer that made no progress.
+    pub fn stalled(&self) -> StoreError {
+        StoreError::Stalled {
+            registry: self.host.clone(),
+            seconds: self.stall.as_secs(),
+        }
+    }
+
+    /// The error for a request that failed below HTTP, without the query of its URL (upload
+    /// session state, signed storage URLs).
+    pub fn connect_error(&self, error: reqwest::Error) -> StoreError {
+        if error.is_timeout() {
+            return self.stalled();
+        }
+        let error = redact(error);
+        if is_certificate_error(&error) {
+            return StoreError::UntrustedCertificate {
+                registry: self.host.clone(),
+                given: self.given_trust,
+                source: error,
+            };
+        }
+        StoreError::Connect {
+            registry: self.host.clone(),
+            source: error,
+        }
+    }
+
+    /// A response body that fails when it makes no progress for the stall timeout.
+    pub fn body(&self, response: Response) -> GuardedBody {
+        GuardedBody::new(response, self.stall)
+    }
+
+    /// Reads at most `limit` bytes of a response body; what a broken or stalled body gave,
+    /// for error bodies, where part of the text is still worth showing.
+    pub async fn read_limited(&self, response: Response, limit: usize) -> Vec<u8> {
+        self.read_body(response, limit)
+            .await
+            .unwrap_or_else(|(partial, _)| partial)
+    }
+
+    /// Reads at most `limit` bytes of a response body, failing when it breaks or stalls
+    /// (with what it gave so far).
+    pub async fn read_body(
+        &self,
+        response: Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, (Vec<u8>, StoreError)> {
+        let mut body = self.body(response);
+        let mut out = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(BodyError::Stalled(_)) => return Err((out, self.stalled())),
+                Err(BodyError::Broken(e)) => return Err((out, self.connect_error(e))),
+            };
+            let room = limit.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// On a loopback host still on `Auto`, an HTTPS handshake with a plain-HTTP server fails;
@@ -341,7 +450,13 @@ impl Client {
 
     /// Records the challenge of a 401 and drops the token it rejected; `true` when another
     /// attempt can succeed.
+    ///
+    /// A 401 from another host (where a redirect led) is not the registry's: its challenge
+    /// is ignored, so that no credential goes to a token realm that host names.
     fn learn_challenge(&self, response: &Response, scope: &Scope) -> bool {
+        if !self.is_registry(response.url()) {
+            return false;
+        }
         let Some(challenge) = response
             .headers()
             .get_all(WWW_AUTHENTICATE)
@@ -411,6 +526,11 @@ impl Client {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(refused(format!("its token service `{realm}` is not HTTP")));
         }
+        if !self.is_anonymous() && url.scheme() == "http" && self.base().starts_with("https:") {
+            return Err(refused(format!(
+                "its token service `{realm}` is plain HTTP, and packctl does not send the credentials of a registry reached over HTTPS there"
+            )));
+        }
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(s) = service {
             query.push(("service", s));
@@ -446,13 +566,25 @@ impl Client {
                 .basic_auth(username, Some(password)),
             Credential::Anonymous => self.http.get(url).query(&query),
         };
-        let response = request.send().await.map_err(|source| StoreError::Connect {
+        let Some(outcome) = self
+            .execute_watched(
+                request.build().map_err(|e| StoreError::Transport {
+                    registry: self.host.clone(),
+                    reason: format!("cannot build a token request: {e}"),
+                })?,
+                &Clock::new(),
+            )
+            .await
+        else {
+            return Err(self.stalled());
+        };
+        let response = outcome.map_err(|source| StoreError::Connect {
             registry: realm.to_string(),
-            source,
+            source: redact(source),
         })?;
         let status = response.status();
         if !status.is_success() {
-            let body = read_limited(response, 4096).await;
+            let body = self.read_limited(response, 4096).await;
             let detail = String::from_utf8_lossy(&body)
                 .trim()
                 .chars()
@@ -462,7 +594,10 @@ impl Client {
                 "its token service answered {status}: {detail}"
             )));
         }
-        let body = read_limited(response, 1 << 20).await;
+        let body = self
+            .read_body(response, 1 << 20)
+            .await
+            .map_err(|(_, e)| e)?;
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| refused(format!("its token service sent no JSON token: {e}")))?;
         parsed
@@ -473,7 +608,33 @@ impl Client {
     /// Turns a failed response into an error, reading at most 64 KiB of its body.
     pub async fn error(&self, operation: String, response: Response) -> StoreError {
         let status = response.status();
-        let body = read_limited(response, 64 * 1024).await;
+        // After a redirect the answer may come from another host: name that one.
+        let registry = if self.is_registry(response.url()) {
+            self.host.clone()
+        } else {
+            let url = response.url();
+            let other = match (url.host_str(), url.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                _ => String::new(),
+            };
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                return StoreError::RedirectRefused {
+                    registry: self.host.clone(),
+                    target: other,
+                    status: status.as_u16(),
+                };
+            }
+            format!("{other} (where {} redirected)", self.host)
+        };
+        let body = self.read_limited(response, 64 * 1024).await;
+        if status == StatusCode::BAD_REQUEST
+            && String::from_utf8_lossy(&body).contains("HTTP request to an HTTPS server")
+        {
+            return StoreError::PlainHttpToHttps {
+                registry: self.host.clone(),
+            };
+        }
         let errors = serde_json::from_slice::<Envelope>(&body)
             .map(|e| e.errors)
             .unwrap_or_default();
@@ -483,7 +644,7 @@ impl Client {
                 |e| format!("{}: {}", e.code, e.message),
             );
             return StoreError::Unauthorized {
-                registry: self.host.clone(),
+                registry,
                 anonymous: self.is_anonymous(),
                 reason,
             };
@@ -499,7 +660,7 @@ impl Client {
         };
         StoreError::Registry {
             operation,
-            registry: self.host.clone(),
+            registry,
             status: status.as_u16(),
             errors,
             body: text,
@@ -528,17 +689,120 @@ fn retry_after(response: &Response) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-/// Reads at most `limit` bytes of a response body.
-pub async fn read_limited(mut response: Response, limit: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = limit.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= limit {
-            break;
+/// The error without the query and fragment of its URL.
+pub fn redact(mut error: reqwest::Error) -> reqwest::Error {
+    if let Some(url) = error.url_mut() {
+        url.set_query(None);
+        url.set_fragment(None);
+    }
+    error
+}
+
+/// When a transfer last made progress; shared between a request and the body it sends.
+#[derive(Debug, Clone)]
+pub struct Clock(Arc<Mutex<Instant>>);
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+impl Clock {
+    /// A clock that reads now.
+    pub fn new() -> Clock {
+        Clock(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    /// Records progress now.
+    pub fn touch(&self) {
+        *self.0.lock().expect("not poisoned") = Instant::now();
+    }
+
+    /// The last progress.
+    pub fn last(&self) -> Instant {
+        *self.0.lock().expect("not poisoned")
+    }
+}
+
+/// An upload body from a stream of pieces, each of which touches `clock` as the connection
+/// takes it.
+pub fn watched_body<S>(stream: S, clock: Clock) -> reqwest::Body
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+{
+    reqwest::Body::wrap_stream(stream.inspect(move |_| clock.touch()))
+}
+
+/// Bytes in memory as an upload body of [`UPLOAD_PIECE`]-sized pieces that touch `clock`.
+pub fn watched_bytes(bytes: Bytes, clock: Clock) -> reqwest::Body {
+    let pieces: Vec<std::io::Result<Bytes>> = (0..bytes.len())
+        .step_by(UPLOAD_PIECE)
+        .map(|at| Ok(bytes.slice(at..bytes.len().min(at + UPLOAD_PIECE))))
+        .collect();
+    watched_body(futures_util::stream::iter(pieces), clock)
+}
+
+/// Why a response body could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The connection broke.
+    #[error("the connection broke")]
+    Broken(#[source] reqwest::Error),
+    /// Less than [`STALL_MIN_BYTES`] came in a whole stall-timeout window.
+    #[error("no progress for {} s", .0.as_secs())]
+    Stalled(Duration),
+}
+
+/// A response body that fails with [`BodyError::Stalled`] when fewer than [`STALL_MIN_BYTES`]
+/// arrive within a stall-timeout window.
+pub struct GuardedBody {
+    inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    stall: Duration,
+    window_start: Instant,
+    window_bytes: u64,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl GuardedBody {
+    fn new(response: Response, stall: Duration) -> GuardedBody {
+        let now = Instant::now();
+        GuardedBody {
+            inner: Box::pin(response.bytes_stream()),
+            stall,
+            window_start: now,
+            window_bytes: 0,
+            timer: Box::pin(tokio::time::sleep_until((now + stall).into())),
         }
     }
-    out
+}
+
+impl Stream for GuardedBody {
+    type Item = Result<Bytes, BodyError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.window_bytes += chunk.len() as u64;
+                let now = Instant::now();
+                if this.window_bytes >= STALL_MIN_BYTES {
+                    this.window_start = now;
+                    this.window_bytes = 0;
+                    this.timer.as_mut().reset((now + this.stall).into());
+                } else if now >= this.window_start + this.stall {
+                    return Poll::Ready(Some(Err(BodyError::Stalled(this.stall))));
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Broken(redact(e))))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(BodyError::Stalled(this.stall)))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
 }
 
 fn urlencode(text: &str) -> String {
@@ -583,6 +847,55 @@ mod tests {
         assert_eq!(
             p.delay(0, Some(Duration::from_secs(60))),
             Duration::from_secs(5)
+        );
+    }
+
+    fn client(host: &str, credential: Credential) -> Client {
+        Client::new(
+            host,
+            &TransportOptions::default(),
+            credential,
+            RetryPolicy::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_registry_origin_ignores_case_and_default_ports() {
+        let c = client("Registry.Example.com:443", Credential::Anonymous);
+        assert_eq!(c.host(), "registry.example.com:443");
+        for same in [
+            "https://registry.example.com/v2/",
+            "https://REGISTRY.example.com:443/v2/x",
+        ] {
+            assert!(c.is_registry(&Url::parse(same).unwrap()), "{same}");
+        }
+        for other in [
+            "http://registry.example.com/v2/",
+            "https://registry.example.com:5000/v2/",
+            "https://storage.example.com/v2/",
+        ] {
+            assert!(!c.is_registry(&Url::parse(other).unwrap()), "{other}");
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_never_go_to_a_plain_http_realm_of_an_https_registry() {
+        let c = client(
+            "registry.example.com",
+            Credential::Basic {
+                username: "u".into(),
+                password: "p".into(),
+            },
+        );
+        // Refused before any connection: the realm's host does not even exist.
+        let error = c
+            .fetch_token("http://auth.invalid/token", None, &Scope::none())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Unauthorized { reason, .. } if reason.contains("plain HTTP")),
+            "{error:?}"
         );
     }
 

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod client;
 pub mod reference;
+pub mod tls;
 
 pub use auth::Credential;
 pub use client::{RetryPolicy, TransportOptions, is_loopback};
@@ -16,9 +17,9 @@ use crate::progress::ProgressReader;
 use crate::store::{BoxReader, Source, Store, StoreError};
 use auth::Scope;
 use bytes::Bytes;
-use client::Client;
-use futures_util::TryStreamExt;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LINK};
+use client::{BodyError, Client, Clock, GuardedBody};
+use futures_util::StreamExt;
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LINK, RANGE};
 use reqwest::{Response, StatusCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,7 +53,11 @@ impl RegistryStore {
     ) -> Result<RegistryStore, StoreError> {
         let client = Client::new(host, options, credential, retry)?;
         // GHCR refuses request bodies over 4 MiB, so blobs go there in chunks.
-        let chunk = if host == "ghcr.io" { CAPPED_CHUNK } else { 0 };
+        let chunk = if client.host() == "ghcr.io" {
+            CAPPED_CHUNK
+        } else {
+            0
+        };
         Ok(RegistryStore {
             client: Arc::new(client),
             base: base.trim_matches('/').to_string(),
@@ -177,15 +182,12 @@ impl RegistryStore {
             });
         }
         let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|source| StoreError::Connect {
-                registry: client.host().to_string(),
-                source,
-            })?
-        {
+        let mut stream = client.body(response);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| match e {
+                BodyError::Stalled(_) => client.stalled(),
+                BodyError::Broken(source) => client.connect_error(source),
+            })?;
             body.extend_from_slice(&chunk);
             if body.len() as u64 > MAX_MANIFEST_SIZE {
                 return Err(StoreError::ManifestTooLarge {
@@ -215,21 +217,27 @@ impl RegistryStore {
         Ok(bytes)
     }
 
-    /// A HEAD or GET of a blob.
+    /// A HEAD or GET of a blob; a GET from `offset` on when it is not 0.
     async fn blob_request(
         &self,
         method: reqwest::Method,
         repository: &str,
         digest: &Digest,
+        offset: u64,
     ) -> Result<Response, StoreError> {
         let client = &self.client;
         client
             .send(&Scope::pull(repository), true, |base| {
                 let method = method.clone();
                 async move {
-                    Ok(client
+                    let request = client
                         .http()
-                        .request(method, format!("{base}/v2/{repository}/blobs/{digest}")))
+                        .request(method, format!("{base}/v2/{repository}/blobs/{digest}"));
+                    Ok(if offset > 0 {
+                        request.header(RANGE, format!("bytes={offset}-"))
+                    } else {
+                        request
+                    })
                 }
             })
             .await
@@ -243,7 +251,7 @@ impl RegistryStore {
     ) -> Result<bool, StoreError> {
         let digest = &descriptor.digest;
         let response = self
-            .blob_request(reqwest::Method::HEAD, repository, digest)
+            .blob_request(reqwest::Method::HEAD, repository, digest, 0)
             .await?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(false),
@@ -262,31 +270,34 @@ impl RegistryStore {
     }
 
     /// Streams a blob; the caller checks what it reads.
+    ///
+    /// A download that breaks off or stalls is resumed where it stopped (with a `Range`
+    /// request, or from the start when the registry ignores it) within the retry policy;
+    /// the reader's final error carries a [`StoreError`] naming the registry and the blob.
     pub async fn open_blob(
         &self,
         repository: &str,
         descriptor: &Descriptor,
     ) -> Result<BoxReader, StoreError> {
-        let digest = &descriptor.digest;
-        let response = self
-            .blob_request(reqwest::Method::GET, repository, digest)
-            .await?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Err(StoreError::NotFound {
-                reference: format!("{}/{repository}@{digest}", self.host()),
-            }),
-            s if s.is_success() => {
-                let stream = response.bytes_stream().map_err(std::io::Error::other);
-                Ok(Box::pin(StreamReader::new(stream)))
-            }
-            _ => Err(self
-                .client
-                .error(
-                    format!("fetch blob {digest} from {}/{repository}", self.host()),
-                    response,
-                )
-                .await),
-        }
+        let mut download = Download {
+            store: self.clone(),
+            repository: repository.to_string(),
+            descriptor: descriptor.clone(),
+            offset: 0,
+            skip: 0,
+            failures: 0,
+            body: None,
+            done: false,
+        };
+        // The first request happens now, so that a missing blob fails here and not in a read.
+        download.body = Some(download.connect().await?);
+        let stream = futures_util::stream::unfold(download, |mut download| async move {
+            download
+                .next_chunk()
+                .await
+                .map(|item| (item.map_err(std::io::Error::other), download))
+        });
+        Ok(Box::pin(StreamReader::new(stream)))
     }
 
     /// Uploads a blob the repository lacks; `true` when bytes were sent or mounted.
@@ -450,9 +461,10 @@ impl RegistryStore {
     ) -> Result<(), Upload> {
         let client = &self.client;
         let url = with_digest(&client.url(location), &descriptor.digest);
+        let clock = Clock::new();
         let response = client
-            .send(&Scope::push(repository), false, |_| {
-                let url = url.clone();
+            .send_with(&Scope::push(repository), false, &clock, |_| {
+                let (url, clock) = (url.clone(), clock.clone());
                 async move {
                     let reader = source.open(descriptor).await?;
                     let counted = ProgressReader::new(reader, progress.clone());
@@ -462,14 +474,11 @@ impl RegistryStore {
                         .put(url)
                         .header(CONTENT_TYPE, "application/octet-stream")
                         .header(CONTENT_LENGTH, descriptor.size)
-                        .body(reqwest::Body::wrap_stream(stream)))
+                        .body(client::watched_body(stream, clock)))
                 }
             })
             .await
-            .map_err(|e| match e {
-                e @ StoreError::Connect { .. } => Upload::Retry(e),
-                e => Upload::Fail(e),
-            })?;
+            .map_err(retry_on_transfer_failure)?;
         if response.status() != StatusCode::CREATED {
             let what = format!(
                 "upload blob {} to {}/{repository}",
@@ -516,9 +525,11 @@ impl RegistryStore {
             let body = Bytes::copy_from_slice(&buf[..want]);
             let range = format!("{offset}-{}", offset + want as u64 - 1);
             let url = location.clone();
+            let clock = Clock::new();
             let response = client
-                .send(&Scope::push(repository), false, |_| {
+                .send_with(&Scope::push(repository), false, &clock, |_| {
                     let (url, body, range) = (url.clone(), body.clone(), range.clone());
+                    let clock = clock.clone();
                     async move {
                         Ok(client
                             .http()
@@ -526,14 +537,11 @@ impl RegistryStore {
                             .header(CONTENT_TYPE, "application/octet-stream")
                             .header(CONTENT_RANGE, range)
                             .header(CONTENT_LENGTH, body.len())
-                            .body(body))
+                            .body(client::watched_bytes(body, clock)))
                     }
                 })
                 .await
-                .map_err(|e| match e {
-                    e @ StoreError::Connect { .. } => Upload::Retry(e),
-                    e => Upload::Fail(e),
-                })?;
+                .map_err(retry_on_transfer_failure)?;
             if response.status() != StatusCode::ACCEPTED {
                 return Err(self.upload_failure(what(), response).await);
             }
@@ -641,7 +649,10 @@ impl RegistryStore {
                     .await);
             }
             next = next_link(&response);
-            let body = client::read_limited(response, 16 << 20).await;
+            let body = client
+                .read_body(response, 16 << 20)
+                .await
+                .map_err(|(_, e)| e)?;
             let page: Tags = serde_json::from_slice(&body)
                 .map_err(|e| self.protocol_error(&format!("a tag list that is not JSON: {e}")))?;
             out.extend(page.tags.unwrap_or_default());
@@ -668,20 +679,26 @@ impl RegistryStore {
                 })
                 .await?;
             if !response.status().is_success() {
-                return Err(StoreError::NoCatalog {
-                    registry: client.host().to_string(),
-                    source: Box::new(
-                        client
-                            .error(
-                                format!("list the repositories of {}", client.host()),
-                                response,
-                            )
-                            .await,
-                    ),
+                let error = client
+                    .error(
+                        format!("list the repositories of {}", client.host()),
+                        response,
+                    )
+                    .await;
+                // Refused credentials or the wrong protocol are not a private catalog.
+                return Err(match error {
+                    StoreError::Registry { .. } => StoreError::NoCatalog {
+                        registry: client.host().to_string(),
+                        source: Box::new(error),
+                    },
+                    other => other,
                 });
             }
             next = next_link(&response);
-            let body = client::read_limited(response, 64 << 20).await;
+            let body = client
+                .read_body(response, 64 << 20)
+                .await
+                .map_err(|(_, e)| e)?;
             let page: Catalog = serde_json::from_slice(&body)
                 .map_err(|e| self.protocol_error(&format!("a catalog that is not JSON: {e}")))?;
             out.extend(page.repositories.into_iter().filter(|r| {
@@ -795,6 +812,141 @@ fn placeholder_manifest(tag: &str) -> (Descriptor, Bytes) {
     let bytes = Bytes::from(manifest.to_canonical_json());
     let descriptor = Descriptor::new(media_type::MANIFEST, Digest::of(&bytes), bytes.len() as u64);
     (descriptor, bytes)
+}
+
+/// Upload failures another session may fix: the connection, or a stall.
+fn retry_on_transfer_failure(error: StoreError) -> Upload {
+    match error {
+        e @ (StoreError::Connect { .. } | StoreError::Stalled { .. }) => Upload::Retry(e),
+        e => Upload::Fail(e),
+    }
+}
+
+/// A blob download that resumes where it broke off.
+struct Download {
+    store: RegistryStore,
+    repository: String,
+    descriptor: Descriptor,
+    /// Bytes handed to the reader so far.
+    offset: u64,
+    /// Bytes still to drop from a body that started from the beginning again.
+    skip: u64,
+    failures: u32,
+    body: Option<GuardedBody>,
+    done: bool,
+}
+
+impl Download {
+    fn what(&self) -> String {
+        format!(
+            "blob {} from {}/{}",
+            self.descriptor.digest,
+            self.store.host(),
+            self.repository
+        )
+    }
+
+    /// GETs the blob from `offset` on.
+    async fn connect(&mut self) -> Result<GuardedBody, StoreError> {
+        let store = &self.store;
+        let digest = &self.descriptor.digest;
+        let response = store
+            .blob_request(reqwest::Method::GET, &self.repository, digest, self.offset)
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(StoreError::NotFound {
+                reference: format!("{}/{}@{digest}", store.host(), self.repository),
+            });
+        }
+        if !status.is_success() {
+            return Err(store
+                .client
+                .error(
+                    format!(
+                        "fetch blob {digest} from {}/{}",
+                        store.host(),
+                        self.repository
+                    ),
+                    response,
+                )
+                .await);
+        }
+        self.skip = if status == StatusCode::PARTIAL_CONTENT {
+            let start = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if start != Some(self.offset) {
+                return Err(store.protocol_error(&format!(
+                    "another range than bytes={}- of blob {digest}",
+                    self.offset
+                )));
+            }
+            0
+        } else {
+            self.offset
+        };
+        Ok(store.client.body(response))
+    }
+
+    /// The next piece of the blob, resuming after a failure while the policy allows.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, StoreError>> {
+        let policy = self.store.client.retry_policy();
+        loop {
+            if self.done {
+                return None;
+            }
+            let body = match self.body.as_mut() {
+                Some(body) => body,
+                None => match self.connect().await {
+                    Ok(body) => self.body.insert(body),
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                },
+            };
+            let failure = match body.next().await {
+                Some(Ok(mut chunk)) => {
+                    if self.skip > 0 {
+                        let drop = self.skip.min(chunk.len() as u64);
+                        self.skip -= drop;
+                        chunk = chunk.slice(drop as usize..);
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                    }
+                    self.offset += chunk.len() as u64;
+                    return Some(Ok(chunk));
+                }
+                // The digest check of the reader catches a body that ends early or late.
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(e)) => e,
+            };
+            self.body = None;
+            self.failures += 1;
+            if self.failures >= policy.attempts.max(1) {
+                self.done = true;
+                return Some(Err(match failure {
+                    BodyError::Stalled(_) if self.offset == 0 => self.store.client.stalled(),
+                    failure => StoreError::Interrupted {
+                        what: self.what(),
+                        received: self.offset,
+                        size: self.descriptor.size,
+                        source: failure,
+                    },
+                }));
+            }
+            tokio::time::sleep(policy.delay(self.failures - 1, None)).await;
+        }
+    }
 }
 
 enum Mounted {

@@ -106,6 +106,15 @@ fn split_selector(text: &str, name_and_rest: &str) -> Result<(String, Selector),
 impl FullRef {
     /// Parses a full reference; `None` when `text` is a plain pack name (no `/`).
     pub fn parse(text: &str) -> Option<Result<FullRef, ReferenceError>> {
+        if let Some(rest) = text.strip_prefix("oci://") {
+            return Some(Err(ReferenceError {
+                reference: text.to_string(),
+                reason: format!(
+                    "`oci://` names a registry in Helm, but packctl takes references without a scheme; write {rest} (or -r {} with the pack name), or oci:PATH for a folder",
+                    rest.split('/').next().unwrap_or(rest)
+                ),
+            }));
+        }
         if let Some(rest) = text.strip_prefix("oci:") {
             return Some(split_selector(text, rest).and_then(|(path, selector)| {
                 if path.is_empty() {
@@ -138,7 +147,7 @@ impl FullRef {
             check_repository(path).map_err(err)?;
             Ok(FullRef {
                 location: Location::Registry {
-                    host: host.to_string(),
+                    host: crate::store::normalize_host(host),
                     base: String::new(),
                 },
                 repository: path.to_string(),

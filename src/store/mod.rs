@@ -59,23 +59,49 @@ pub enum Location {
     },
 }
 
+/// The host part of a registry server, normalised once so that every comparison (credentials,
+/// TLS folders, where credentials may go) agrees: lowercase, as DNS names and the Docker
+/// config keys are compared.
+pub fn normalize_host(host: &str) -> String {
+    host.to_ascii_lowercase()
+}
+
 impl Location {
-    /// Parses `oci:PATH` or `host[:port][/base]`.
+    /// Parses `oci:PATH` or `host[:port][/base]` (also `https://host…`, which is the same).
+    ///
+    /// `oci://HOST…` (Helm's way to name a registry) and `http://HOST…` are refused rather
+    /// than taken for a folder or silently made HTTPS.
     pub fn parse(text: &str) -> Result<Location, StoreError> {
         let bad = |reason: &str| StoreError::BadLocation {
             location: text.to_string(),
             reason: reason.to_string(),
         };
+        if let Some(rest) = text.strip_prefix("oci://") {
+            return Err(StoreError::UrlScheme {
+                location: text.to_string(),
+                reason: "`oci://` names a registry in Helm, but packctl takes the registry without a scheme".into(),
+                hint: format!(
+                    "write -r {rest} for the registry, or -r oci:./FOLDER for OCI image layouts in a folder"
+                ),
+            });
+        }
         if let Some(path) = text.strip_prefix("oci:") {
             if path.is_empty() {
                 return Err(bad("`oci:` needs a folder, such as `oci:./packs`"));
             }
             return Ok(Location::Layout(PathBuf::from(path)));
         }
-        let text_no_scheme = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
-            .unwrap_or(text);
+        if let Some(rest) = strip_prefix_ignore_case(text, "http://") {
+            return Err(StoreError::UrlScheme {
+                location: text.to_string(),
+                reason: "packctl takes a registry as HOST[:PORT][/BASE], not as a URL, and chooses plain HTTP only with --plain-http".into(),
+                hint: format!(
+                    "write -r {} --plain-http for a registry without TLS",
+                    rest.trim_end_matches('/')
+                ),
+            });
+        }
+        let text_no_scheme = strip_prefix_ignore_case(text, "https://").unwrap_or(text);
         let (host, base) = text_no_scheme
             .split_once('/')
             .unwrap_or((text_no_scheme, ""));
@@ -90,10 +116,16 @@ impl Location {
             return Err(bad("its base path has an empty component"));
         }
         Ok(Location::Registry {
-            host: host.to_string(),
+            host: normalize_host(host),
             base: base.to_string(),
         })
     }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &text[prefix.len()..])
 }
 
 impl fmt::Display for Location {
@@ -116,6 +148,16 @@ pub enum StoreError {
         location: String,
         /// Why it is refused.
         reason: String,
+    },
+    /// `-r` is a URL with a scheme packctl does not take.
+    #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
+    UrlScheme {
+        /// What was given.
+        location: String,
+        /// Why it is refused.
+        reason: String,
+        /// What to write instead.
+        hint: String,
     },
     /// The store cannot be used yet.
     #[error("{location} is not supported: {reason}")]
@@ -180,6 +222,63 @@ pub enum StoreError {
         /// The cause.
         #[source]
         source: reqwest::Error,
+    },
+    /// The registry's TLS certificate is not trusted.
+    #[error("cannot reach the registry {registry}: its TLS certificate is not trusted")]
+    UntrustedCertificate {
+        /// The registry host.
+        registry: String,
+        /// Whether certificates were given (`--ca-file`, `certs.d`).
+        given: bool,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The certificates or keys given for TLS cannot be used.
+    #[error("cannot set up TLS for {registry}")]
+    TlsSetup {
+        /// The registry host.
+        registry: String,
+        /// The cause.
+        #[source]
+        source: crate::registry::tls::TlsError,
+    },
+    /// A registry redirected to another host, which refused access.
+    #[error("{registry} redirected to {target}, which answered {status}")]
+    RedirectRefused {
+        /// The registry host.
+        registry: String,
+        /// The host it redirected to.
+        target: String,
+        /// What that host answered.
+        status: u16,
+    },
+    /// Plain HTTP was spoken to a registry that speaks HTTPS.
+    #[error("{registry} speaks HTTPS, not plain HTTP")]
+    PlainHttpToHttps {
+        /// The registry host.
+        registry: String,
+    },
+    /// A transfer made no progress for the stall timeout, on every attempt.
+    #[error("the transfer with {registry} made no progress for {seconds} s")]
+    Stalled {
+        /// The registry host.
+        registry: String,
+        /// The stall timeout.
+        seconds: u64,
+    },
+    /// A download broke off on every attempt to resume it.
+    #[error("the download of {what} broke off after {received} of {size} bytes")]
+    Interrupted {
+        /// The blob and where it comes from: `sha256:… from HOST/REPOSITORY`.
+        what: String,
+        /// Bytes received in all.
+        received: u64,
+        /// The blob's size.
+        size: u64,
+        /// The last failure.
+        #[source]
+        source: crate::registry::client::BodyError,
     },
     /// TLS or HTTP cannot be set up.
     #[error("cannot connect to {registry}: {reason}")]
@@ -257,6 +356,21 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The store error an I/O error carries (a registry download reports its failures through
+    /// the reader it returns), or the I/O error itself.
+    pub fn from_io(error: std::io::Error) -> Result<StoreError, std::io::Error> {
+        if error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<StoreError>())
+        {
+            let inner = error.into_inner().expect("checked above");
+            return Ok(*inner.downcast::<StoreError>().expect("checked above"));
+        }
+        Err(error)
+    }
+}
+
 /// One error of a registry's error body: `{"code", "message", "detail"}`.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct RegistryErrorEntry {
@@ -297,6 +411,7 @@ impl StoreError {
             StoreError::BadLocation { .. } => Some(
                 "give `oci:PATH` for a folder, or `host[:port][/base/path]` for a registry".into(),
             ),
+            StoreError::UrlScheme { hint, .. } => Some(hint.clone()),
             StoreError::NotFound { .. } => {
                 Some("check the name and version; `packctl pack ls` lists what is there".into())
             }
@@ -307,16 +422,40 @@ impl StoreError {
             StoreError::Damaged { .. } => {
                 Some("the store's copy is damaged or was tampered with; push the pack again".into())
             }
+            StoreError::UntrustedCertificate { given: true, registry, .. } => Some(format!(
+                "the certificate {registry} shows is neither one of the certificates given (--ca-file, certs.d/{registry}/*.crt) nor signed by them, or does not name {registry} or is out of date; check `openssl s_client -connect {registry} -showcerts`, or skip verification with -i"
+            )),
+            StoreError::UntrustedCertificate { .. } => Some(
+                "the registry's TLS certificate is not trusted: give its CA (or the self-signed certificate itself) with --ca-file PEM, or put it in certs.d/HOST/ca.crt, or skip verification with -i"
+                    .into(),
+            ),
+            StoreError::TlsSetup { .. } => Some(
+                "--ca-file and certs.d/HOST/*.crt take PEM certificates (the registry's CA or its own certificate); certs.d/HOST/client.cert and client.key take a PEM client certificate and key"
+                    .into(),
+            ),
+            StoreError::RedirectRefused { registry, .. } => Some(format!(
+                "packctl sends the credentials of {registry} to {registry} only, so the host it redirects to must accept the redirect as it is (a signed URL); ask the registry's operator"
+            )),
+            StoreError::PlainHttpToHttps { .. } => Some(
+                "drop --plain-http (and plainHttp from a saved default registry): this registry has TLS".into(),
+            ),
+            StoreError::Stalled { .. } => Some(format!(
+                "the registry or the network is stuck, and packctl retried; try again later, or raise {} (seconds) for a slow link",
+                crate::env::EnvVars::PACKCTL_STALL_TIMEOUT
+            )),
+            StoreError::Interrupted { source: crate::registry::client::BodyError::Stalled(_), .. } => Some(format!(
+                "the registry or the network is stuck, and packctl retried; try again later, or raise {} (seconds) for a slow link",
+                crate::env::EnvVars::PACKCTL_STALL_TIMEOUT
+            )),
+            StoreError::Interrupted { .. } => Some(
+                "the connection kept breaking, and packctl resumed the download as often as its retries allow; try again later".into(),
+            ),
             StoreError::Connect { source, .. } if is_certificate_error(source) => Some(
                 "the registry's TLS certificate is not trusted: give its CA with --ca-file CA.pem (or put it in certs.d/HOST/ca.crt), or skip verification with -i"
                     .into(),
             ),
             StoreError::Connect { .. } => Some(
                 "check the host and port; a registry without TLS needs --plain-http (loopback hosts fall back to HTTP by themselves)"
-                    .into(),
-            ),
-            StoreError::Transport { .. } => Some(
-                "give the registry's CA with --ca-file CA.pem (or put it in certs.d/HOST/ca.crt), or skip verification with -i"
                     .into(),
             ),
             StoreError::Unauthorized { registry, anonymous: true, .. } => {
@@ -342,7 +481,7 @@ impl StoreError {
 }
 
 /// Whether a connection failed on the server's certificate.
-fn is_certificate_error(error: &reqwest::Error) -> bool {
+pub(crate) fn is_certificate_error(error: &reqwest::Error) -> bool {
     let mut source: Option<&dyn std::error::Error> = Some(error);
     while let Some(e) = source {
         let text = e.to_string();
@@ -655,6 +794,21 @@ mod tests {
             }
         );
         assert!(Location::parse("oci:").is_err());
+        assert!(matches!(
+            Location::parse("oci://localhost:5000/team"),
+            Err(StoreError::UrlScheme { .. })
+        ));
+        assert!(matches!(
+            Location::parse("HTTP://registry.example.com"),
+            Err(StoreError::UrlScheme { .. })
+        ));
+        assert_eq!(
+            Location::parse("https://Registry.Example.com:443/Team").unwrap(),
+            Location::Registry {
+                host: "registry.example.com:443".into(),
+                base: "Team".into()
+            }
+        );
         assert!(Location::parse("/x").is_err());
         assert_eq!(pack_repository("", "hello"), "spectro-packs/archive/hello");
         assert_eq!(

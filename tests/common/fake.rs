@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// What the fake does wrong, and what it saw.
 #[derive(Default)]
@@ -30,6 +31,19 @@ pub struct Faults {
     pub max_body: Option<usize>,
     /// Answer manifest PUTs with this status and body instead of storing them.
     pub manifest_put_error: Option<(u16, String)>,
+    /// Answer `/storage/` GETs (the other host of a redirect) with a 401 whose Bearer realm
+    /// is this host's own `/token`.
+    pub storage_challenge: bool,
+    /// The raw JSON of `expires_in` in token answers (default 300).
+    pub token_expires_in: Option<String>,
+    /// Put upload sessions at this base URL (another host) instead of this one.
+    pub upload_base: Option<String>,
+    /// Send blob bodies one byte at a time, this far apart.
+    pub dribble_blobs: Option<Duration>,
+    /// Answer no blob upload PUT (hold it open) for this long.
+    pub hang_upload_puts: Option<Duration>,
+    /// Break the connection half way through this many blob GETs.
+    pub cut_blob_gets: usize,
 }
 
 /// Every request: method, path and query, Authorization header.
@@ -39,6 +53,8 @@ pub type Log = Vec<(String, String, Option<String>)>;
 pub struct Inner {
     pub faults: Faults,
     pub log: Log,
+    /// The `Range` headers of blob GETs.
+    pub ranges: Vec<String>,
     blobs: HashMap<String, Bytes>,
     manifests: HashMap<String, (String, Bytes)>,
     tags: HashMap<String, String>,
@@ -147,6 +163,19 @@ async fn handle(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let hang = state.lock().unwrap().faults.hang_upload_puts;
+    if let Some(hang) = hang
+        && method == Method::PUT
+        && path.contains("/blobs/uploads/")
+    {
+        state.lock().unwrap().log.push((
+            method.to_string(),
+            format!("{path}?{query}"),
+            auth.clone(),
+        ));
+        tokio::time::sleep(hang).await;
+        return error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "gave up");
+    }
     let mut s = state.lock().unwrap();
     s.log
         .push((method.to_string(), format!("{path}?{query}"), auth.clone()));
@@ -158,6 +187,17 @@ async fn handle(
 
     if let Some(storage) = path.strip_prefix("/storage/") {
         // The "other host" of a redirect.
+        if s.faults.storage_challenge {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "authentication required",
+            );
+            let challenge = format!(r#"Bearer realm="http://{host}/token",service="storage""#);
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge.parse().unwrap());
+            return r;
+        }
         return match s.blobs.get(storage).cloned() {
             Some(bytes) => respond(StatusCode::OK, &[], bytes),
             None => respond(StatusCode::NOT_FOUND, &[], ""),
@@ -166,10 +206,15 @@ async fn handle(
     if path == "/token" {
         s.tokens_issued += 1;
         let token = format!("token-{}", s.tokens_issued);
+        let expires_in = s
+            .faults
+            .token_expires_in
+            .clone()
+            .unwrap_or_else(|| "300".into());
         return respond(
             StatusCode::OK,
             &[("content-type", "application/json".into())],
-            format!(r#"{{"token":"{token}","expires_in":300}}"#),
+            format!(r#"{{"token":"{token}","expires_in":{expires_in}}}"#),
         );
     }
     if s.faults.bearer {
@@ -246,19 +291,16 @@ async fn handle(
         } else {
             bytes
         };
-        let len = bytes.len().to_string();
-        let body = if method == Method::HEAD {
-            Bytes::new()
-        } else {
-            bytes
-        };
+        if method == Method::GET {
+            return blob_body(&mut s, &headers, digest, bytes);
+        }
         return respond(
             StatusCode::OK,
             &[
-                ("content-length", len),
+                ("content-length", bytes.len().to_string()),
                 ("docker-content-digest", digest.to_string()),
             ],
-            body,
+            Bytes::new(),
         );
     }
     if rest == "_catalog" {
@@ -315,6 +357,67 @@ async fn handle(
         );
     }
     error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such path")
+}
+
+/// A blob GET: from the `Range` start when one is asked for, dribbled or cut when told.
+fn blob_body(s: &mut Inner, headers: &HeaderMap, digest: &str, bytes: Bytes) -> Response {
+    let total = bytes.len();
+    let start = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .inspect(|range| s.ranges.push(range.to_string()))
+        .and_then(|range| range.strip_prefix("bytes="))
+        .and_then(|range| range.trim_end_matches('-').parse::<usize>().ok())
+        .filter(|start| *start < total);
+    let (status, body) = match start {
+        Some(start) => (StatusCode::PARTIAL_CONTENT, bytes.slice(start..)),
+        None => (StatusCode::OK, bytes),
+    };
+    let mut out = vec![
+        ("content-length", body.len().to_string()),
+        ("docker-content-digest", digest.to_string()),
+    ];
+    if let Some(start) = start {
+        out.push((
+            "content-range",
+            format!("bytes {start}-{}/{total}", total - 1),
+        ));
+    }
+    if let Some(every) = s.faults.dribble_blobs {
+        let stream = futures_util::stream::unfold(0usize, move |at| {
+            let body = body.clone();
+            async move {
+                if at >= body.len() {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((Ok::<_, std::io::Error>(body.slice(at..at + 1)), at + 1))
+            }
+        });
+        return respond(status, &out, Body::from_stream(stream));
+    }
+    if s.faults.cut_blob_gets > 0 && body.len() > 1 {
+        s.faults.cut_blob_gets -= 1;
+        let half = body.slice(..body.len() / 2);
+        // The half goes out before the connection breaks, as when a proxy drops it.
+        let stream = futures_util::stream::unfold(Some(half), |half| async move {
+            match half {
+                Some(half) => Some((Ok(half), None)),
+                None => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "connection cut",
+                        )),
+                        None,
+                    ))
+                }
+            }
+        });
+        return respond(status, &out, Body::from_stream(stream));
+    }
+    respond(status, &out, body)
 }
 
 fn manifests(
@@ -402,9 +505,14 @@ fn uploads(
             s.next_upload += 1;
             let id = format!("u{}", s.next_upload);
             s.uploads.insert(id.clone(), Vec::new());
+            // Like the distribution registry, the session URL carries opaque state.
+            let base = s.faults.upload_base.clone().unwrap_or_default();
             respond(
                 StatusCode::ACCEPTED,
-                &[("location", format!("/v2/{repository}/blobs/uploads/{id}"))],
+                &[(
+                    "location",
+                    format!("{base}/v2/{repository}/blobs/uploads/{id}?_state=opaque-{id}-state"),
+                )],
                 "",
             )
         }

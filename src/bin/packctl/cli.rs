@@ -159,6 +159,15 @@ pub struct TransportArgs {
     /// Trust the CA certificates in this PEM file
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    /// Fail a registry transfer that makes no progress for this many seconds
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = EnvVars::PACKCTL_STALL_TIMEOUT,
+        hide = true,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub stall_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

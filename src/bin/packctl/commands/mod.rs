@@ -118,6 +118,7 @@ pub fn transport(args: &TransportArgs) -> TransportOptions {
         insecure: args.insecure,
         ca_files: args.ca_file.iter().cloned().collect(),
         certs_dirs: certs_dirs(),
+        stall_timeout: args.stall_timeout.map(std::time::Duration::from_secs),
     }
 }
 

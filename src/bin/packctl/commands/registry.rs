@@ -107,7 +107,14 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             server: args.server.clone(),
             plain_http: args.transport.plain_http,
             insecure: args.transport.insecure,
-            ca_file: args.transport.ca_file.clone(),
+            // Saved absolute: later commands run from other folders.
+            ca_file: args
+                .transport
+                .ca_file
+                .as_deref()
+                .map(std::path::absolute)
+                .transpose()
+                .context("cannot make the --ca-file path absolute")?,
         });
         let path = settings.save()?;
         printer.status(format_args!(
