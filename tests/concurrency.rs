@@ -179,7 +179,7 @@ fn one_version_copied_at_once_into_an_oci_store_has_one_winner() {
         .collect();
     for (dir, source) in dirs.iter().zip(&sources) {
         sandbox
-            .run(&["pack", "push", s(dir), "-r", source])
+            .run(["pack", "push", s(dir), "-r", source])
             .success();
     }
     let root = sandbox.path().join("store");
