@@ -327,10 +327,7 @@ fn write_config(path: &Path, config: &Map<String, Value>) -> Result<(), Credenti
         std::fs::create_dir_all(dir).map_err(write_err)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(write_err)?;
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".config.json.")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
+    let mut tmp = crate::scratch::file_in(dir).map_err(write_err)?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(write_err)?;

@@ -165,10 +165,13 @@ impl Error {
                 "the artifact was not made by packctl or `oras push`, or was changed since; nothing was written"
                     .into(),
             ),
-            Error::ConfigUnreadable { .. } => Some(
-                "the store lacks the config blob or holds a damaged copy; push the pack again"
-                    .into(),
-            ),
+            // A transport failure has its own hint (a stall, a broken connection).
+            Error::ConfigUnreadable { source, .. } => source.hint().or_else(|| {
+                Some(
+                    "the store lacks the config blob or holds a damaged copy; push the pack again"
+                        .into(),
+                )
+            }),
             Error::PulledInvalid { .. } => Some(
                 "pass --no-validate to write it anyway, and `packctl pack validate` it there"
                     .into(),

@@ -132,7 +132,7 @@ impl DigestCache {
         };
         if let Some(dir) = path.parent()
             && std::fs::create_dir_all(dir).is_ok()
-            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
+            && let Ok(mut tmp) = crate::scratch::file_in(dir)
             && std::io::Write::write_all(&mut tmp, &bytes).is_ok()
         {
             let _ = tmp.persist(path);

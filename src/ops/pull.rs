@@ -378,16 +378,13 @@ async fn check_config(
                 .into(),
             ));
         }
+        // A registry download reports its own failures through the reader.
         Err(CopyError::Io(source)) => {
-            return Err(unreadable(
-                StoreError::Io {
-                    path: PathBuf::from(
-                        store.reference(&resolved.repository, config.digest.as_str()),
-                    ),
-                    source,
-                }
-                .into(),
-            ));
+            let error = StoreError::from_io(source).unwrap_or_else(|source| StoreError::Io {
+                path: PathBuf::from(store.reference(&resolved.repository, config.digest.as_str())),
+                source,
+            });
+            return Err(unreadable(error.into()));
         }
     }
     unpack::check_config_bytes(manifest, plan, &bytes).map_err(refuse)

@@ -370,7 +370,11 @@ impl Layout {
                     reason,
                 });
             }
-            Err(CopyError::Io(e)) => return Err(io_error(&path)(e)),
+            // A registry download reports its own failures through the reader: blame the
+            // registry and blob, not this layout's temporary file.
+            Err(CopyError::Io(e)) => {
+                return Err(StoreError::from_io(e).unwrap_or_else(|e| io_error(&path)(e)));
+            }
         }
         tmp_path
             .persist(&path)

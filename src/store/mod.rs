@@ -412,6 +412,9 @@ impl StoreError {
                 "give `oci:PATH` for a folder, or `host[:port][/base/path]` for a registry".into(),
             ),
             StoreError::UrlScheme { hint, .. } => Some(hint.clone()),
+            StoreError::NotLayout { .. } => Some(
+                "an `oci:` store holds one OCI image layout per repository (oci-layout, index.json and blobs/ as regular files); point -r at its root, or copy the pack again from a good source".into(),
+            ),
             StoreError::NotFound { .. } => {
                 Some("check the name and version; `packctl pack ls` lists what is there".into())
             }
@@ -439,11 +442,8 @@ impl StoreError {
             StoreError::PlainHttpToHttps { .. } => Some(
                 "drop --plain-http (and plainHttp from a saved default registry): this registry has TLS".into(),
             ),
-            StoreError::Stalled { .. } => Some(format!(
-                "the registry or the network is stuck, and packctl retried; try again later, or raise {} (seconds) for a slow link",
-                crate::env::EnvVars::PACKCTL_STALL_TIMEOUT
-            )),
-            StoreError::Interrupted { source: crate::registry::client::BodyError::Stalled(_), .. } => Some(format!(
+            StoreError::Stalled { .. }
+            | StoreError::Interrupted { source: crate::registry::client::BodyError::Stalled(_), .. } => Some(format!(
                 "the registry or the network is stuck, and packctl retried; try again later, or raise {} (seconds) for a slow link",
                 crate::env::EnvVars::PACKCTL_STALL_TIMEOUT
             )),

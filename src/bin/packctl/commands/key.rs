@@ -47,10 +47,10 @@ fn write_key(path: &Path, text: &str, mode: u32, force: bool) -> Result<(), Sign
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".packctl-key-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .tempfile_in(&dir)
+    // Temporary files are created with mode 0600, so the key is never readable by others.
+    let mut tmp = packctl::scratch::file_in(&dir).map_err(err)?;
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
         .map_err(err)?;
     tmp.write_all(text.as_bytes()).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
