@@ -118,6 +118,15 @@ pub enum Error {
         /// The cap, [`crate::artifact::MAX_MANIFEST_SIZE`].
         limit: u64,
     },
+    /// A pack file changed after it was hashed, so the store refused what was sent.
+    #[error("`{}` changed while it was pushed", path.display())]
+    ChangedWhilePushed {
+        /// The file.
+        path: PathBuf,
+        /// What the store said of the bytes it received.
+        #[source]
+        source: StoreError,
+    },
     /// A local file or folder cannot be read or written.
     #[error("cannot read or write `{}`", path.display())]
     Io {
@@ -177,6 +186,9 @@ impl Error {
                     .into(),
             ),
             Error::BadEpoch { .. } => Some("unset it, or set it to `date +%s` output".into()),
+            Error::ChangedWhilePushed { .. } => Some(
+                "something wrote to the pack folder during the push; push again once nothing does (the tag was not moved)".into(),
+            ),
             Error::Io { .. } => None,
             Error::ManifestTooLarge { .. } => Some(
                 "every file is a layer: put many small files in a folder named in `ansibleRoles` (packed as one layer), or push with --format archive (one layer for the whole pack); nothing was uploaded"

@@ -312,3 +312,38 @@ fn ls_follows_catalog_pages() {
     );
     assert_eq!(count(&fake, "GET", "/v2/_catalog"), 4, "{:?}", fake.log());
 }
+
+#[test]
+fn a_file_changed_during_a_push_is_blamed_not_the_registry() {
+    let sandbox = Sandbox::new();
+    let pack = sandbox.copy(&sample("golden-centos-aws"), "pack");
+    let logo = pack.join("logo.png");
+    let original = fs::read(&logo).unwrap();
+    let changed = logo.clone();
+    let fake = Fake::start(Faults {
+        // The artifact is built (and logo.png hashed) before the first upload session opens;
+        // the upload then reads other bytes of the same size.
+        on_first_upload: Some(Box::new(move || {
+            let mut bytes = original;
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            fs::write(&changed, bytes).unwrap();
+        })),
+        ..Faults::default()
+    });
+    let run = sandbox
+        .run(["pack", "push", pack.to_str().unwrap(), "-r", &fake.host])
+        .fails_with(&["logo.png", "changed while it was pushed", "push again"]);
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: `") && first.ends_with("logo.png` changed while it was pushed"),
+        "the file is to blame, not the registry:\n{}",
+        run.stderr
+    );
+    assert!(
+        fake.log()
+            .iter()
+            .all(|(m, p, _)| !(m == "PUT" && p.contains("/manifests/"))),
+        "no manifest may be pushed"
+    );
+}

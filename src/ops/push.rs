@@ -224,9 +224,13 @@ async fn upload_blobs(
                 BlobSource::Bytes(bytes) => Source::Bytes(bytes.clone()),
             };
             let progress = blob_progress(reporter, id);
-            let sent = store
+            let sent = match store
                 .push_blob(repository, &blob.descriptor, &source, &progress)
-                .await?;
+                .await
+            {
+                Ok(sent) => sent,
+                Err(err) => return Err(blame(&blob.source, &blob.descriptor, err).await),
+            };
             reporter.blob_finished(id, sent);
             Ok::<_, Error>((sent, blob.descriptor.size))
         })
@@ -234,4 +238,23 @@ async fn upload_blobs(
         .try_collect()
         .await?;
     Ok(Transfer::from_results(&results))
+}
+
+/// The error to report when storing a blob failed: the store checks what it receives, so a
+/// pack file that changed after it was hashed looks like the store's fault. Hashing the file
+/// again tells.
+async fn blame(source: &BlobSource, descriptor: &Descriptor, err: StoreError) -> Error {
+    let BlobSource::File(path) = source else {
+        return err.into();
+    };
+    let file = path.clone();
+    match tokio::task::spawn_blocking(move || artifact::digest::digest_file(&file)).await {
+        Ok(Ok((digest, size))) if digest != descriptor.digest || size != descriptor.size => {
+            Error::ChangedWhilePushed {
+                path: path.clone(),
+                source: err,
+            }
+        }
+        _ => err.into(),
+    }
 }

@@ -44,6 +44,9 @@ pub struct Faults {
     pub hang_upload_puts: Option<Duration>,
     /// Break the connection half way through this many blob GETs.
     pub cut_blob_gets: usize,
+    /// Called once, when the first blob upload session is opened (before any blob byte is
+    /// read by the client): to change a file under a push.
+    pub on_first_upload: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// Every request: method, path and query, Authorization header.
@@ -502,6 +505,9 @@ fn uploads(
     let repository = rest.split("/blobs/uploads/").next().unwrap();
     match *method {
         Method::POST => {
+            if let Some(hook) = s.faults.on_first_upload.take() {
+                hook();
+            }
             s.next_upload += 1;
             let id = format!("u{}", s.next_upload);
             s.uploads.insert(id.clone(), Vec::new());
