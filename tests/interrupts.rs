@@ -21,8 +21,8 @@ const REACH: Duration = Duration::from_secs(10);
 /// What the slow registry does with requests other than `/v2/`.
 #[derive(Clone)]
 enum Mode {
-    /// Serve manifests from this store root at once, and blob bodies a byte at a time,
-    /// never the last byte.
+    /// Serve manifests and configs from this store root at once, and other blob bodies a
+    /// byte at a time, never the last byte.
     Dribble(PathBuf),
     /// Never answer.
     Hang,
@@ -177,6 +177,11 @@ fn serve(mut stream: TcpStream, mode: &Mode, tx: &Sender<String>, stop: &AtomicB
         if stream.write_all(head.as_bytes()).is_err() || method == "HEAD" {
             return;
         }
+        // A pull reads the config before it makes any folder: serve it whole.
+        if is_config(&root.join(repo), digest) {
+            let _ = stream.write_all(&bytes);
+            return;
+        }
         let until = Instant::now() + STALL;
         for &b in &bytes[..bytes.len().saturating_sub(1)] {
             if Instant::now() > until
@@ -190,6 +195,19 @@ fn serve(mut stream: TcpStream, mode: &Mode, tx: &Sender<String>, stop: &AtomicB
         return stall(stop);
     }
     not_found(&mut stream)
+}
+
+/// Whether a manifest of the layout names `digest` as its config.
+fn is_config(layout: &Path, digest: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(layout.join("blobs/sha256")) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        std::fs::read(entry.path())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .is_some_and(|manifest| manifest["config"]["digest"].as_str() == Some(digest))
+    })
 }
 
 fn blob_path(layout: &Path, digest: &str) -> PathBuf {
