@@ -125,7 +125,7 @@ pub enum Error {
         path: PathBuf,
         /// What the store said of the bytes it received.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// A local file or folder cannot be read or written.
     #[error("cannot read or write `{}`", path.display())]

@@ -110,6 +110,30 @@ fn skopeo_raw(registry: &Registry, repository: &str, tag: &str) -> Vec<u8> {
     output.stdout
 }
 
+/// The one run of `runs` that succeeded; every other must have been refused because the tag
+/// already held another pack.
+fn one_winner<'a>(runs: &'a [Run], what: &str) -> &'a Run {
+    let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one {what} may win:\n{}",
+        runs.iter()
+            .map(Run::transcript)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for run in runs.iter().filter(|r| r.code != 0) {
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stderr.contains("already holds another pack"),
+            "{}",
+            run.transcript()
+        );
+    }
+    winners[0]
+}
+
 fn push_all(sandbox: &Sandbox, dirs: &[PathBuf], store: &str) -> Vec<Run> {
     run_together(
         dirs.iter()
@@ -133,33 +157,12 @@ fn one_version_pushed_at_once_into_an_oci_store_has_one_winner() {
             fs::remove_dir_all(&root).unwrap();
         }
         let runs = push_all(&sandbox, &dirs, &store);
-        let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
-        assert_eq!(
-            winners.len(),
-            1,
-            "round {round}: exactly one push may win:\n{}",
-            runs.iter()
-                .map(Run::transcript)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        assert!(
-            winners[0].stderr.contains("pushed "),
-            "{}",
-            winners[0].stderr
-        );
-        for run in runs.iter().filter(|r| r.code != 0) {
-            assert_eq!(run.code, 1, "{}", run.transcript());
-            assert!(
-                run.stderr.contains("already holds another pack"),
-                "{}",
-                run.transcript()
-            );
-        }
+        let winner = one_winner(&runs, &format!("push (round {round})"));
+        assert!(winner.stderr.contains("pushed "), "{}", winner.stderr);
         let tags = layout_tags(&root.join("spectro-packs/archive/hello-chart"));
         assert_eq!(
             tags,
-            [("0.1.0".to_string(), digest_of(&winners[0].stdout))],
+            [("0.1.0".to_string(), digest_of(&winner.stdout))],
             "round {round}: the tag must hold the winner's pack"
         );
     }
@@ -202,30 +205,13 @@ fn one_version_copied_at_once_into_an_oci_store_has_one_winner() {
             })
             .collect(),
     );
-    let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one copy may win:\n{}",
-        runs.iter()
-            .map(Run::transcript)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    for run in runs.iter().filter(|r| r.code != 0) {
-        assert_eq!(run.code, 1, "{}", run.transcript());
-        assert!(
-            run.stderr.contains("already holds another pack"),
-            "{}",
-            run.transcript()
-        );
-    }
+    let winner = one_winner(&runs, "copy");
     let tags = layout_tags(&root.join("spectro-packs/archive/hello-chart"));
     assert_eq!(tags.len(), 1, "{tags:?}");
     assert!(
-        winners[0].stdout.contains(&tags[0].1),
+        winner.stdout.contains(&tags[0].1),
         "the tag must hold the winner's pack: {tags:?}\n{}",
-        winners[0].transcript()
+        winner.transcript()
     );
 }
 
@@ -420,28 +406,11 @@ fn one_tag_added_at_once_to_many_versions_has_one_winner() {
             })
             .collect(),
     );
-    let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one tag add may win:\n{}",
-        runs.iter()
-            .map(Run::transcript)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    for run in runs.iter().filter(|r| r.code != 0) {
-        assert_eq!(run.code, 1, "{}", run.transcript());
-        assert!(
-            run.stderr.contains("already holds another pack"),
-            "{}",
-            run.transcript()
-        );
-    }
+    let winner = one_winner(&runs, "tag add");
     let stable: Vec<_> = layout_tags(&root.join("spectro-packs/archive/hello-chart"))
         .into_iter()
         .filter(|(tag, _)| tag == "stable")
         .map(|(_, digest)| digest)
         .collect();
-    assert_eq!(stable, [digest_of(&winners[0].stdout)]);
+    assert_eq!(stable, [digest_of(&winner.stdout)]);
 }

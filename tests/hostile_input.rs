@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Run, Sandbox, root, sample};
+use common::{Run, Sandbox, sample};
 use packctl::pack::{InputLimits, Severity, validate, validate_with};
 use std::fs;
 use std::io::Write;
@@ -18,21 +18,8 @@ const MEMORY_KIB: u64 = 400_000;
 
 /// Runs packctl under the memory cap and returns what it printed and how long it took.
 fn run_capped(sandbox: &Sandbox, args: &[&str]) -> (Run, Duration) {
-    let home = sandbox.path().join("home");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("ulimit -v {MEMORY_KIB}; exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_packctl"))
-        .args(args)
-        .current_dir(root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("DOCKER_CONFIG", home.join(".docker"))
-        .env("NO_COLOR", "1")
-        // glibc reserves address space per thread for malloc arenas; with the async runtime's
-        // threads that reservation, not use, could reach the cap.
-        .env("MALLOC_ARENA_MAX", "2");
+    let mut cmd = sandbox.capped_command(MEMORY_KIB);
+    cmd.args(args);
     let started = Instant::now();
     let output = cmd.output().expect("sh runs");
     let run = Run {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Run, Sandbox, root, sample};
+use common::{Run, Sandbox, sample};
 use packctl::artifact::{Descriptor, Digest, Manifest, annotation, media_type};
 use packctl::store::Layout;
 use std::collections::BTreeSet;
@@ -25,20 +25,8 @@ const MEMORY_KIB: u64 = 2 * 1024 * 1024;
 /// Runs packctl with `args` and extra environment, killed after [`RUN_TIMEOUT`] and capped
 /// at [`MEMORY_KIB`] of virtual memory.
 fn run(sandbox: &Sandbox, args: &[&str], envs: &[(&str, String)]) -> (Run, Duration) {
-    let home = sandbox.path().join("home");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("ulimit -v {MEMORY_KIB}; exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_packctl"))
-        .args(args)
-        .current_dir(root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("DOCKER_CONFIG", home.join(".docker"))
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = sandbox.capped_command(MEMORY_KIB);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -679,25 +667,24 @@ impl EndlessRegistry {
     }
 }
 
-#[test]
-fn a_registry_blob_longer_than_its_descriptor_is_cut_off() {
-    let sandbox = Sandbox::new();
+/// hello-manifests' files as an `oras push` artifact, plus a layer `title` that announces
+/// `size` bytes of the blob `endless`, served by a registry that never stops sending it.
+fn endless_pack(endless: &Digest, size: u64, title: &str) -> EndlessRegistry {
     let dir = sample("hello-manifests");
-    let files: Vec<(&str, Vec<u8>)> = ["pack.json", "values.yaml", "logo.png"]
+    let mut blobs: Vec<Vec<u8>> = ["pack.json", "values.yaml", "logo.png"]
         .into_iter()
-        .map(|f| (f, fs::read(dir.join(f)).unwrap()))
+        .map(|f| fs::read(dir.join(f)).unwrap())
         .collect();
-    let mut layers: Vec<Descriptor> = files
-        .iter()
+    let mut layers: Vec<Descriptor> = ["pack.json", "values.yaml", "logo.png"]
+        .into_iter()
+        .zip(&blobs)
         .map(|(f, b)| {
             Descriptor::new(media_type::FILE, Digest::of(b), b.len() as u64)
-                .annotate(annotation::TITLE, *f)
+                .annotate(annotation::TITLE, f)
         })
         .collect();
-    let endless = Digest::of(b"the first megabyte, as announced");
     layers.push(
-        Descriptor::new(media_type::FILE, endless.clone(), 1 << 20)
-            .annotate(annotation::TITLE, "endless.bin"),
+        Descriptor::new(media_type::FILE, endless.clone(), size).annotate(annotation::TITLE, title),
     );
     let manifest = Manifest {
         schema_version: 2,
@@ -708,9 +695,15 @@ fn a_registry_blob_longer_than_its_descriptor_is_cut_off() {
         subject: None,
         annotations: Default::default(),
     };
-    let mut blobs: Vec<Vec<u8>> = files.into_iter().map(|(_, b)| b).collect();
     blobs.push(b"{}".to_vec());
-    let registry = EndlessRegistry::start(manifest.to_canonical_json(), blobs, endless.clone());
+    EndlessRegistry::start(manifest.to_canonical_json(), blobs, endless.clone())
+}
+
+#[test]
+fn a_registry_blob_longer_than_its_descriptor_is_cut_off() {
+    let sandbox = Sandbox::new();
+    let endless = Digest::of(b"the first megabyte, as announced");
+    let registry = endless_pack(&endless, 1 << 20, "endless.bin");
     let pulls = sandbox.path().join("pulls");
     fs::create_dir_all(&pulls).unwrap();
     let target = pulls.join("out");
@@ -739,35 +732,8 @@ fn a_registry_blob_longer_than_its_descriptor_is_cut_off() {
 #[test]
 fn a_registry_blob_announced_as_huge_is_refused_before_it_is_fetched() {
     let sandbox = Sandbox::new();
-    let dir = sample("hello-manifests");
-    let files: Vec<(&str, Vec<u8>)> = ["pack.json", "values.yaml", "logo.png"]
-        .into_iter()
-        .map(|f| (f, fs::read(dir.join(f)).unwrap()))
-        .collect();
-    let mut layers: Vec<Descriptor> = files
-        .iter()
-        .map(|(f, b)| {
-            Descriptor::new(media_type::FILE, Digest::of(b), b.len() as u64)
-                .annotate(annotation::TITLE, *f)
-        })
-        .collect();
     let endless = Digest::of(b"a terabyte of zeros");
-    layers.push(
-        Descriptor::new(media_type::FILE, endless.clone(), 1 << 40)
-            .annotate(annotation::TITLE, "huge.bin"),
-    );
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: Some(media_type::MANIFEST.into()),
-        artifact_type: None,
-        config: Descriptor::new(media_type::UNKNOWN_CONFIG, Digest::of(b"{}"), 2),
-        layers,
-        subject: None,
-        annotations: Default::default(),
-    };
-    let mut blobs: Vec<Vec<u8>> = files.into_iter().map(|(_, b)| b).collect();
-    blobs.push(b"{}".to_vec());
-    let registry = EndlessRegistry::start(manifest.to_canonical_json(), blobs, endless);
+    let registry = endless_pack(&endless, 1 << 40, "huge.bin");
     let pulls = sandbox.path().join("pulls");
     fs::create_dir_all(&pulls).unwrap();
     let target = pulls.join("out");

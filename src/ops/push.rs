@@ -252,7 +252,7 @@ async fn blame(source: &BlobSource, descriptor: &Descriptor, err: StoreError) ->
         Ok(Ok((digest, size))) if digest != descriptor.digest || size != descriptor.size => {
             Error::ChangedWhilePushed {
                 path: path.clone(),
-                source: err,
+                source: Box::new(err),
             }
         }
         _ => err.into(),

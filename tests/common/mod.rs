@@ -74,6 +74,26 @@ impl Sandbox {
     /// A `packctl` command that runs in the repository root with an isolated environment.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_packctl"));
+        self.isolate(&mut cmd);
+        cmd
+    }
+
+    /// A `packctl` command like [`Sandbox::command`] that may use at most `memory_kib` KiB
+    /// of virtual memory (`ulimit -v`): an unbounded read into memory fails instead of
+    /// eating the machine.
+    pub fn capped_command(&self, memory_kib: u64) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -v {memory_kib}; exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_packctl"));
+        self.isolate(&mut cmd);
+        // glibc reserves address space per thread for malloc arenas; with the async runtime's
+        // threads that reservation, not use, could reach the cap.
+        cmd.env("MALLOC_ARENA_MAX", "2");
+        cmd
+    }
+
+    fn isolate(&self, cmd: &mut Command) {
         let home = self.path().join("home");
         cmd.current_dir(root())
             .env_clear()
@@ -81,7 +101,6 @@ impl Sandbox {
             .env("HOME", &home)
             .env("DOCKER_CONFIG", home.join(".docker"))
             .env("NO_COLOR", "1");
-        cmd
     }
 
     /// Runs packctl with `args` and collects what it printed.
