@@ -8,7 +8,7 @@ use packctl::credentials::{self, Stored};
 use packctl::registry::{Credential, RegistryStore, RetryPolicy};
 use packctl::settings::{DefaultRegistry, Settings};
 use packctl::store::Location;
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 /// `registry login` was given nothing to log in to, or no password.
@@ -53,7 +53,9 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let username = match args.username.clone() {
         Some(u) => u,
         None if interactive && !args.password_stdin => {
-            eprint!("Username: ");
+            // A closed stderr only loses the prompt.
+            let mut stderr = std::io::stderr();
+            let _ = write!(stderr, "Username: ").and_then(|()| stderr.flush());
             let mut line = String::new();
             std::io::stdin()
                 .lock()
