@@ -5,7 +5,7 @@ use crate::artifact::{
     self, Artifact, BlobSource, BuildOptions, Descriptor, Digest, MAX_MANIFEST_SIZE,
 };
 use crate::error::Error;
-use crate::pack::{Finding, Pack};
+use crate::pack::{Finding, Ignored, Pack};
 use crate::progress::{SharedReporter, blob_progress};
 use crate::store::{Source, Store, StoreError, TagCondition, TagWrite};
 use bytes::Bytes;
@@ -58,6 +58,9 @@ pub struct PushOutcome {
     /// Warnings about the pack.
     #[serde(skip)]
     pub warnings: Vec<Finding>,
+    /// What the ignore rules left out of the pack folder.
+    #[serde(skip)]
+    pub ignored: Vec<Ignored>,
 }
 
 /// Validates and builds the pack in `dir`; CPU-heavy work runs off the async threads.
@@ -86,6 +89,7 @@ pub async fn push(
     let tag = pack.metadata().tag();
     let mut outcome = push_artifact(store, &repository, &tag, &artifact, options, reporter).await?;
     outcome.warnings = warnings;
+    outcome.ignored = pack.ignored().to_vec();
     Ok(outcome)
 }
 
@@ -133,6 +137,7 @@ pub async fn push_artifact(
         status,
         blobs,
         warnings: Vec::new(),
+        ignored: Vec::new(),
     })
 }
 

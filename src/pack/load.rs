@@ -4,7 +4,7 @@ use super::finding::{Finding, Position};
 use super::json_index::{JsonIndex, JsonPath};
 use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
 use super::walk::{Node, NodeKind, Tree, ancestors};
-use super::{InputLimits, LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
+use super::{Ignored, InputLimits, LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -22,12 +22,22 @@ pub fn validate(dir: &Path) -> Validation {
 /// Validates the pack in `dir` with caps of its own on what is read.
 pub fn validate_with(dir: &Path, limits: &InputLimits) -> Validation {
     let mut findings = Vec::new();
-    let pack = load(dir, limits, &mut findings);
+    let mut ignored = Vec::new();
+    let pack = load(dir, limits, &mut findings, &mut ignored);
     let pack = pack.filter(|_| !findings.iter().any(Finding::is_error));
-    Validation { findings, pack }
+    Validation {
+        findings,
+        pack,
+        ignored,
+    }
 }
 
-fn load(dir: &Path, limits: &InputLimits, findings: &mut Vec<Finding>) -> Option<Pack> {
+fn load(
+    dir: &Path,
+    limits: &InputLimits,
+    findings: &mut Vec<Finding>,
+    ignored: &mut Vec<Ignored>,
+) -> Option<Pack> {
     let unreadable_folder = |e: io::Error| {
         Finding::error(
             "unreadable",
@@ -67,6 +77,7 @@ fn load(dir: &Path, limits: &InputLimits, findings: &mut Vec<Finding>) -> Option
             return None;
         }
     };
+    ignored.extend(tree.ignored.values().cloned());
 
     let (metadata_bytes, read) = read_metadata(&tree, findings);
     let values = required_file(&tree, VALUES_YAML, "an empty values.yaml is fine", findings);
@@ -96,6 +107,7 @@ fn load(dir: &Path, limits: &InputLimits, findings: &mut Vec<Finding>) -> Option
         parts: std::iter::once(Part::Metadata(pack_json))
             .chain(parts)
             .collect(),
+        ignored: ignored.clone(),
     })
 }
 
@@ -125,9 +137,11 @@ fn required_file(
 ) -> Option<PackFile> {
     match tree.get(name).map(|n| &n.kind) {
         None => {
-            findings.push(
-                Finding::error("missing-file", name, format!("the pack has no {name}")).hint(hint),
-            );
+            findings.push(match tree.ignored_by(name) {
+                Some(ignored) => ignored.required_finding(name),
+                None => Finding::error("missing-file", name, format!("the pack has no {name}"))
+                    .hint(hint),
+            });
             None
         }
         Some(NodeKind::Dir) => {
@@ -559,11 +573,21 @@ fn check_reference(
     let want_dir = reference.list == "ansibleRoles";
     let node = tree.get(path);
     let problem = match node.map(|n| &n.kind) {
-        None => Some((
-            "missing-path",
-            format!("`{field}` names \"{raw}\", which is not in the pack"),
-            suggest_existing(same, path, want_dir),
-        )),
+        None => Some(match tree.ignored_by(path) {
+            Some(ignored) => (
+                "ignored-path",
+                format!(
+                    "`{field}` names \"{raw}\", which {}",
+                    ignored.leaves_out(path)
+                ),
+                ignored.hint(path),
+            ),
+            None => (
+                "missing-path",
+                format!("`{field}` names \"{raw}\", which is not in the pack"),
+                suggest_existing(same, path, want_dir),
+            ),
+        }),
         // The walk already reported why this entry cannot be packed.
         Some(NodeKind::Unusable) => return false,
         Some(NodeKind::Dir) if !want_dir => Some((

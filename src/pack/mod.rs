@@ -2,6 +2,7 @@
 //! Ansible roles that pack.json names; loading it into typed data and validating it.
 
 mod finding;
+mod ignore;
 mod init;
 mod json_index;
 mod load;
@@ -10,6 +11,7 @@ pub mod png;
 mod walk;
 
 pub use finding::{Finding, Position, Severity};
+pub use ignore::{DEFAULT_IGNORES, IGNORE_FILE, IgnoreRule, Ignored, MAX_IGNORE_FILE_BYTES};
 pub use init::{InitOptions, init};
 pub use load::{MAX_PACK_JSON_BYTES, validate, validate_with};
 pub use metadata::{
@@ -138,6 +140,7 @@ pub struct Pack {
     metadata: PackMetadata,
     metadata_bytes: Vec<u8>,
     parts: Vec<Part>,
+    ignored: Vec<Ignored>,
 }
 
 impl Pack {
@@ -176,6 +179,11 @@ impl Pack {
     pub fn parts(&self) -> &[Part] {
         &self.parts
     }
+
+    /// What the ignore rules left out of the pack folder, by path.
+    pub fn ignored(&self) -> &[Ignored] {
+        &self.ignored
+    }
 }
 
 /// The result of validating a pack folder.
@@ -185,6 +193,8 @@ pub struct Validation {
     pub findings: Vec<Finding>,
     /// The loaded pack, when no finding is an error.
     pub pack: Option<Pack>,
+    /// What the ignore rules left out of the pack folder, by path.
+    pub ignored: Vec<Ignored>,
 }
 
 impl Validation {

@@ -1,6 +1,8 @@
-//! Walking a pack folder: every entry in a stable order, never following a link out of it.
+//! Walking a pack folder: every entry in a stable order, never following a link out of it,
+//! and never entering what the ignore rules leave out.
 
 use super::finding::{Finding, escaped};
+use super::ignore::{IGNORE_FILE, IgnoreRule, Ignored, Rules};
 use std::collections::BTreeMap;
 use std::fs;
 use std::ops::Bound;
@@ -39,20 +41,34 @@ pub(crate) struct Node {
 #[derive(Debug, Default)]
 pub(crate) struct Tree {
     pub(crate) nodes: BTreeMap<String, Node>,
+    /// What the ignore rules left out, by path; nothing below an ignored folder is listed.
+    pub(crate) ignored: BTreeMap<String, Ignored>,
 }
 
 impl Tree {
     /// Walks `root`, adding a finding for each entry that cannot be packed.
+    ///
+    /// Ignored entries are judged by name alone: a link, pipe or unreadable folder that the
+    /// rules leave out is never looked at, so it cannot make the pack invalid.
     pub(crate) fn walk(root: &Path, findings: &mut Vec<Finding>) -> std::io::Result<Tree> {
         let canonical_root = root.canonicalize()?;
+        let rules = Rules::load(root, findings);
         let mut tree = Tree::default();
         let mut walker = Walker {
             root: &canonical_root,
+            rules: &rules,
             tree: &mut tree,
             findings,
         };
         walker.dir(root, "")?;
         Ok(tree)
+    }
+
+    /// The ignored entry that leaves out `path`: the path itself or a folder holding it.
+    pub(crate) fn ignored_by(&self, path: &str) -> Option<&Ignored> {
+        ancestors(path)
+            .chain(std::iter::once(path))
+            .find_map(|p| self.ignored.get(p))
     }
 
     /// The node at a relative path.
@@ -102,6 +118,7 @@ pub(crate) fn is_below(path: &str, dir: &str) -> bool {
 
 struct Walker<'a> {
     root: &'a Path,
+    rules: &'a Rules,
     tree: &'a mut Tree,
     findings: &'a mut Vec<Finding>,
 }
@@ -118,8 +135,11 @@ impl Walker<'_> {
                 return Ok(());
             }
         };
-        for name in names {
+        for (name, file_type) in names {
             let path = dir.join(&name);
+            if self.ignore(rel, &name, file_type) {
+                continue;
+            }
             let Some(name) = name.to_str() else {
                 self.findings.push(
                     Finding::error(
@@ -147,9 +167,42 @@ impl Walker<'_> {
                 self.insert(&rel, NodeKind::Unusable, path);
                 continue;
             }
+            if name == IGNORE_FILE && file_type.is_some_and(|t| t.is_file()) {
+                self.findings.push(
+                    Finding::warning(
+                        "nested-ignore-file",
+                        rel.clone(),
+                        format!("`{rel}` is not read: only the {IGNORE_FILE} at the top of the pack holds ignore rules; this one is packed as a plain file"),
+                    )
+                    .hint(format!("move its patterns, prefixed with their folder, into the top {IGNORE_FILE}")),
+                );
+            }
             self.entry(path, rel);
         }
         Ok(())
+    }
+
+    /// Records `name` in `rel` as left out, if the rules say so.
+    fn ignore(
+        &mut self,
+        rel: &str,
+        name: &std::ffi::OsStr,
+        file_type: Option<fs::FileType>,
+    ) -> bool {
+        let dir = file_type.is_some_and(|t| t.is_dir());
+        let rule = if rel.is_empty() && name == IGNORE_FILE {
+            Some(IgnoreRule::IgnoreFile)
+        } else {
+            self.rules.rule_for(&Path::new(rel).join(name), dir)
+        };
+        let Some(rule) = rule else {
+            return false;
+        };
+        let path = display_rel(rel, &name.to_string_lossy());
+        self.tree
+            .ignored
+            .insert(path.clone(), Ignored { path, dir, rule });
+        true
     }
 
     fn entry(&mut self, path: PathBuf, rel: String) {
@@ -286,13 +339,14 @@ impl Walker<'_> {
     }
 }
 
-/// The names in a folder, sorted by bytes.
-fn list(dir: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+/// The names in a folder, sorted by bytes, with their types where the listing gives them.
+fn list(dir: &Path) -> std::io::Result<Vec<(std::ffi::OsString, Option<fs::FileType>)>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir)? {
-        names.push(entry?.file_name());
+        let entry = entry?;
+        names.push((entry.file_name(), entry.file_type().ok()));
     }
-    names.sort();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(names)
 }
 

@@ -39,6 +39,13 @@ impl Printer {
         }
     }
 
+    /// A status line on stderr only with `-v`.
+    pub fn detail(&self, message: impl Display) {
+        if self.verbose > 0 {
+            self.status(message);
+        }
+    }
+
     /// A finding on stderr, unless `--quiet`.
     pub fn status_finding(&self, finding: &Finding) {
         if !self.quiet {

@@ -20,6 +20,7 @@ pub fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         let mut outcome =
             push_artifact(&store, "", &tag, &artifact, &options, &printer.reporter()).await?;
         outcome.warnings = warnings;
+        outcome.ignored = pack.ignored().to_vec();
         Ok::<_, packctl::error::Error>(outcome)
     })??;
     super::push::report(&printer, &outcome, "built")?;

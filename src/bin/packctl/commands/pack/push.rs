@@ -4,6 +4,7 @@ use crate::cli::PushArgs;
 use crate::commands::{block_on, build_options, human_bytes, open_store, print_warnings};
 use crate::printer::Printer;
 use packctl::ops::{PushOptions, PushOutcome, PushStatus, push};
+use packctl::pack::Ignored;
 use std::process::ExitCode;
 
 pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
@@ -47,6 +48,7 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
 
 /// Prints a push outcome: status on stderr, `reference@digest` or JSON on stdout.
 pub fn report(printer: &Printer, outcome: &PushOutcome, verb: &str) -> anyhow::Result<()> {
+    left_out(printer, &outcome.ignored);
     print_warnings(printer, &outcome.warnings);
     let blobs = &outcome.blobs;
     let sent = format!(
@@ -73,4 +75,11 @@ pub fn report(printer: &Printer, outcome: &PushOutcome, verb: &str) -> anyhow::R
         printer.data(format_args!("{}@{}", outcome.reference, outcome.digest))?;
     }
     Ok(())
+}
+
+/// With `-v`, what the ignore rules left out of the pack folder, one line each on stderr.
+pub fn left_out(printer: &Printer, ignored: &[Ignored]) {
+    for entry in ignored {
+        printer.detail(format_args!("left out: {entry}"));
+    }
 }

@@ -27,6 +27,7 @@ struct PackSummary {
 
 pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let validation = validate(&args.dir);
+    super::push::left_out(&printer, &validation.ignored);
     let (errors, warnings) = (validation.errors(), validation.warnings());
     let summary = validation.pack.as_ref().map(|pack| {
         let m = pack.metadata();
