@@ -212,7 +212,7 @@ fn add_lines(builder: &mut GitignoreBuilder, text: &str, findings: &mut Vec<Find
                     line: number,
                     column: 1,
                 }))
-                .hint("escape a literal `{`, `[`, `*` or `?` with `\\`"),
+                .hint("escape a literal `{`, `}`, `[`, `*` or `?` with `\\`"),
             );
         }
     }
