@@ -410,6 +410,12 @@ fn ignored_entries_are_not_examined() {
         .unwrap();
     assert!(status.success());
     std::os::unix::fs::symlink("nowhere", dir.join("dangling.tmp")).unwrap();
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"not-utf8-\xff.tmp");
+        fs::write(dir.join(name), "x").unwrap();
+    }
+    fs::write(dir.join("line\nbreak.tmp"), "x").unwrap();
     // Without rules, each is an error: the rules below are what makes the pack valid.
     let before = validate_json(&sandbox, &dir);
     let mut rules: Vec<String> = findings(&before, "error")
@@ -419,7 +425,13 @@ fn ignored_entries_are_not_examined() {
     rules.sort();
     assert_eq!(
         rules,
-        ["broken-symlink", "symlink-escapes", "unsupported-file"]
+        [
+            "broken-symlink",
+            "invalid-file-name",
+            "symlink-escapes",
+            "unsupported-file",
+            "unsupported-file"
+        ]
     );
     fs::write(dir.join(".packignore"), "node_modules/\n*.tmp\n").unwrap();
     let run = sandbox
@@ -430,7 +442,9 @@ fn ignored_entries_are_not_examined() {
         [
             "left out: .packignore (the ignore file itself)",
             "left out: dangling.tmp (.packignore:2 `*.tmp`)",
+            "left out: line\\nbreak.tmp (.packignore:2 `*.tmp`)",
             "left out: node_modules/ (.packignore:1 `node_modules/`)",
+            "left out: not-utf8-\u{fffd}.tmp (.packignore:2 `*.tmp`)",
         ]
     );
 }
