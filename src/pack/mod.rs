@@ -7,6 +7,7 @@ mod json_index;
 mod load;
 mod metadata;
 pub mod png;
+mod values;
 mod walk;
 
 pub use finding::{Finding, Position, Severity};
@@ -17,6 +18,7 @@ pub use metadata::{
     PackMetadata, RESOURCE_TYPES, Resource, is_valid_date, is_valid_name, parse_version,
     suggest_name, version_tag,
 };
+pub use values::MAX_VALUE_PATH_SEGMENTS;
 
 use std::path::{Path, PathBuf};
 
