@@ -82,6 +82,8 @@ fn load(dir: &Path, limits: &InputLimits, findings: &mut Vec<Finding>) -> Option
     if let Some(file) = &logo {
         check_logo(file, findings);
     }
+    super::presets::check(&tree, limits, findings);
+    super::schema::check(&tree, limits, findings);
     // Without a pack.json object there is no list to hold files against.
     let listed = read.listed?;
     let references = check_references(&listed, &tree, &read.index, limits, findings);
