@@ -472,3 +472,108 @@ fn paths_that_name_nothing_are_warnings_with_where_the_path_stops() {
     );
     assert!(v.pack.is_some());
 }
+
+#[test]
+fn unusable_paths_are_refused_before_lookup() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("registry-presets"), "pack");
+    let long = vec!["a"; packctl::pack::MAX_VALUE_PATH_SEGMENTS + 1].join(".");
+    fs::write(
+        dir.join("schema.yaml"),
+        format!("{long}:\n  schema: '{{{{ required }}}}'\nregistry..port:\n  schema: '{{{{ required }}}}'\n"),
+    )
+    .unwrap();
+    let v = validate(&dir);
+    let found: Vec<_> = v
+        .findings
+        .iter()
+        .map(|f| (f.severity, f.rule, f.line, f.column))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Severity::Error, "invalid-schema", Some(1), Some(1)),
+            (Severity::Error, "invalid-schema", Some(3), Some(1)),
+        ],
+        "{:#?}",
+        v.findings
+    );
+    assert!(
+        v.findings[0].message.contains("at most 256"),
+        "{}",
+        v.findings[0]
+    );
+}
+
+#[test]
+fn aliases_cannot_multiply_the_values_held_for_lookups() {
+    // 100 aliases of a 600 KB string would hold 60 MB of text for path lookups; replayed
+    // text counts against the YAML size cap, so the parse stops at the second alias.
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("registry-presets"), "pack");
+    let mut values = fs::read_to_string(dir.join("values.yaml")).unwrap();
+    values.push_str(&format!("big: &big \"{}\"\ncopies:\n", "x".repeat(600_000)));
+    for i in 0..100 {
+        values.push_str(&format!("  c{i}: *big\n"));
+    }
+    fs::write(dir.join("values.yaml"), values).unwrap();
+    let limits = packctl::pack::InputLimits {
+        max_yaml_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let v = packctl::pack::validate_with(&dir, &limits);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let found: Vec<_> = v
+        .findings
+        .iter()
+        .map(|f| (f.rule, f.file.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [("yaml-too-large", "values.yaml")],
+        "{:#?}",
+        v.findings
+    );
+    assert!(
+        v.findings[0].message.contains("over 1048576 bytes"),
+        "{}",
+        v.findings[0]
+    );
+}
+
+#[test]
+fn preset_add_blocks_share_the_file_s_text_cap() {
+    // Every `add` is an alias of one large block: the blocks parsed together would be far
+    // larger than the file, so the aliases are refused while presets.yaml is read.
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("registry-presets"), "pack");
+    let mut presets = format!(
+        "block: &block |\n  registry:\n    notes: \"{}\"\npresets:\n",
+        "x".repeat(600_000)
+    );
+    for i in 0..100 {
+        presets.push_str(&format!(
+            "  - name: p{i}\n    displayName: P\n    group: G\n    add: *block\n"
+        ));
+    }
+    fs::write(dir.join("presets.yaml"), presets).unwrap();
+    let limits = packctl::pack::InputLimits {
+        max_yaml_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let v = packctl::pack::validate_with(&dir, &limits);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let found: Vec<_> = v
+        .findings
+        .iter()
+        .map(|f| (f.rule, f.file.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [("yaml-too-large", "presets.yaml")],
+        "{:#?}",
+        v.findings
+    );
+}

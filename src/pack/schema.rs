@@ -101,7 +101,7 @@ pub(crate) fn check(tree: &Tree, limits: &InputLimits, findings: &mut Vec<Findin
             Ok(s) => s,
             Err(problem) => {
                 findings.push(
-                    Finding::error("missing-value-path", SCHEMA_YAML, problem)
+                    Finding::error("invalid-schema", SCHEMA_YAML, problem)
                         .at(Some(entry.at))
                         .hint("write the path as keys joined by dots, such as charts.app.port"),
                 );
