@@ -488,7 +488,12 @@ fn parse_format(text: &str, unknown: &mut Vec<String>) -> Result<Format, ParseEr
     }
     let whole = match parts.as_slice() {
         [Part::Placeholder(_)] => None,
-        _ => Some(whole_pattern(&parts)),
+        _ => Some(whole_pattern(&parts).ok_or_else(|| ParseError {
+            message: format!(
+                "the format, as one pattern, compiles to more than {MAX_SCHEMA_REGEX_BYTES} bytes"
+            ),
+            offset: 0,
+        })?),
     };
     Ok(Format {
         text: text.to_string(),
@@ -604,8 +609,9 @@ fn parse_range(inner: &str) -> Option<(f64, f64)> {
 }
 
 /// The format as one anchored pattern: a placeholder is the shortest text of its type, and
-/// each piece is then checked on its own.
-fn whole_pattern(parts: &[Part]) -> Regex {
+/// each piece is then checked on its own. `None` when it is over the regex cap (a list of a
+/// great many options, say).
+fn whole_pattern(parts: &[Part]) -> Option<Regex> {
     let mut pattern = String::from("^");
     for part in parts {
         match part {
@@ -637,11 +643,12 @@ fn whole_pattern(parts: &[Part]) -> Regex {
         }
     }
     pattern.push('$');
-    // Built from escaped literals and fixed pieces, so it always compiles.
+    // Built from escaped literals and fixed pieces, so only its size can fail it.
     RegexBuilder::new(&pattern)
         .size_limit(MAX_SCHEMA_REGEX_BYTES)
+        .dfa_size_limit(MAX_SCHEMA_REGEX_BYTES)
         .build()
-        .unwrap_or_else(|_| Regex::new("^$").expect("an empty pattern compiles"))
+        .ok()
 }
 
 /// Why `text` does not satisfy one placeholder, if it does not.
@@ -842,6 +849,14 @@ mod tests {
         assert!(error(r#"{{ required } }}"#).0.contains("`}`"));
         assert!(error(r#"{{ required }} x"#).0.contains("after"));
         assert!(error(r#"{{ hints "open }}"#).0.contains("not closed"));
+    }
+
+    #[test]
+    fn huge_formats_are_refused() {
+        let options: Vec<String> = (0..100_000).map(|i| format!("option-{i}")).collect();
+        let expression = format!(r#"{{{{ format "x ${{list:[{}]}}" }}}}"#, options.join(","));
+        let e = error(&expression);
+        assert!(e.0.contains("compiles to more than"), "{}", e.0);
     }
 
     #[test]
