@@ -576,4 +576,6 @@ fn preset_add_blocks_share_the_file_s_text_cap() {
         "{:#?}",
         v.findings
     );
+    let hint = v.findings[0].hint.as_deref().unwrap_or_default();
+    assert!(hint.contains("keep presets.yaml"), "{}", v.findings[0]);
 }

@@ -213,7 +213,17 @@ pub(crate) fn parse(
     }
     serde_saphyr::from_str_with_options::<Located>(text, yaml_options(limits))
         .map(|v| (v.value != Value::Null).then_some(v))
-        .map_err(|e| Box::new(yaml_finding(file, e, false, limits)))
+        .map_err(|e| {
+            let finding = yaml_finding(file, e, false, limits);
+            // The shared hint speaks of values.yaml.
+            Box::new(if finding.rule == "yaml-too-large" && file != VALUES_YAML {
+                finding.hint(format!(
+                    "keep {file} to what Palette needs; anchors and aliases count as the text they stand for"
+                ))
+            } else {
+                finding
+            })
+        })
 }
 
 /// Reads a YAML file of the pack within `limits`; errors go to `findings` and give `None`.
