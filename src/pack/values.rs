@@ -463,6 +463,13 @@ mod tests {
     }
 
     #[test]
+    fn merge_keys_bring_their_values() {
+        let root = values("base: &base\n  port: 80\napp:\n  <<: *base\n  name: x\n");
+        assert_eq!(find(&root, "app.port")[0].2, Value::Int(80));
+        assert_eq!(find(&root, "app.name")[0].2, Value::Str("x".into()));
+    }
+
+    #[test]
     fn comments_alone_are_no_document() {
         let limits = InputLimits::default();
         assert_eq!(parse("v", "# nothing\n\n", &limits).unwrap(), None);
