@@ -579,3 +579,34 @@ fn preset_add_blocks_share_the_file_s_text_cap() {
     let hint = v.findings[0].hint.as_deref().unwrap_or_default();
     assert!(hint.contains("keep presets.yaml"), "{}", v.findings[0]);
 }
+
+#[test]
+fn values_too_many_to_hold_for_lookups_are_a_warning_not_a_blow_up() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy(&sample("registry-presets"), "pack");
+    let mut values = fs::read_to_string(dir.join("values.yaml")).unwrap();
+    let items = packctl::pack::MAX_LOCATED_YAML_NODES + 10;
+    values.push_str("many: [");
+    values.push_str(&"0,".repeat(items));
+    values.push_str("0]\n");
+    fs::write(dir.join("values.yaml"), values).unwrap();
+    let started = std::time::Instant::now();
+    let v = validate(&dir);
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let found: Vec<_> = v
+        .findings
+        .iter()
+        .map(|f| (f.severity, f.rule, f.file.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(Severity::Warning, "values-not-checked", "values.yaml")],
+        "{:#?}",
+        v.findings
+    );
+    assert!(
+        v.findings[0].message.contains("1000000"),
+        "{}",
+        v.findings[0]
+    );
+}

@@ -22,7 +22,7 @@ pub use metadata::{
 };
 pub use presets::PRESETS_YAML;
 pub use schema::{MAX_SCHEMA_REGEX_BYTES, SCHEMA_YAML};
-pub use values::MAX_VALUE_PATH_SEGMENTS;
+pub use values::{MAX_LOCATED_YAML_NODES, MAX_VALUE_PATH_SEGMENTS};
 
 use std::path::{Path, PathBuf};
 

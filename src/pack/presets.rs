@@ -79,7 +79,7 @@ pub(crate) fn check(tree: &Tree, limits: &InputLimits, findings: &mut Vec<Findin
         return;
     }
     // values.yaml's own problems are reported by its own checks.
-    let values_yaml = load_values(tree, limits);
+    let values_yaml = load_values(tree, limits, findings);
     for (label, remove) in removes {
         check_remove(remove, &label, values_yaml.as_ref(), &added, findings);
     }

@@ -58,7 +58,7 @@ pub(crate) fn check(tree: &Tree, limits: &InputLimits, findings: &mut Vec<Findin
         );
         return;
     };
-    let values_yaml = load_values(tree, limits);
+    let values_yaml = load_values(tree, limits, findings);
     let added = presets::added_values(tree, limits);
     for entry in entries {
         let path = &entry.key;

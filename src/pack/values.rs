@@ -15,6 +15,11 @@ use std::fmt;
 /// is looked up, since keys that hold dots make each lookup try every way to split the path.
 pub const MAX_VALUE_PATH_SEGMENTS: usize = 256;
 
+/// The most YAML nodes of one file held in memory, with positions, for looking value paths up
+/// (about 100 bytes each). values.yaml may hold more and still be valid; its paths are then
+/// not checked, with a warning. presets.yaml and schema.yaml over it are too large.
+pub const MAX_LOCATED_YAML_NODES: usize = 1_000_000;
+
 /// A YAML value with the position it starts at.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Located {
@@ -211,6 +216,10 @@ pub(crate) fn parse(
     if !has_content {
         return Ok(None);
     }
+    let limits = &InputLimits {
+        max_yaml_nodes: limits.max_yaml_nodes.min(MAX_LOCATED_YAML_NODES),
+        ..limits.clone()
+    };
     serde_saphyr::from_str_with_options::<Located>(text, yaml_options(limits))
         .map(|v| (v.value != Value::Null).then_some(v))
         .map_err(|e| {
@@ -295,16 +304,41 @@ pub(crate) fn optional_file(
 }
 
 /// values.yaml's values, for looking paths up: `None` when it cannot be read or parsed, which
-/// its own checks already report. An empty file gives an empty mapping.
-pub(crate) fn load_values(tree: &Tree, limits: &InputLimits) -> Option<Located> {
+/// its own checks already report, or when it is too large to hold, which is reported here
+/// once. An empty file gives an empty mapping.
+pub(crate) fn load_values(
+    tree: &Tree,
+    limits: &InputLimits,
+    findings: &mut Vec<Finding>,
+) -> Option<Located> {
     let file = file_of(tree, VALUES_YAML)?;
     let text = read_text(&file, limits, &mut Vec::new())?;
-    match parse(VALUES_YAML, &text, limits).ok()? {
-        Some(values) => Some(values),
-        None => Some(Located {
+    match parse(VALUES_YAML, &text, limits) {
+        Ok(Some(values)) => Some(values),
+        Ok(None) => Some(Located {
             position: Position { line: 1, column: 1 },
             value: Value::Map(Vec::new()),
         }),
+        // Only the cap that is stricter than values.yaml's own checks is news here.
+        Err(f)
+            if limits.max_yaml_nodes > MAX_LOCATED_YAML_NODES
+                && f.message
+                    .contains(&format!("more than {MAX_LOCATED_YAML_NODES} YAML nodes")) =>
+        {
+            let warning = Finding::warning(
+                "values-not-checked",
+                VALUES_YAML,
+                format!(
+                    "values.yaml holds more than {MAX_LOCATED_YAML_NODES} YAML nodes, too many to hold for checking the value paths of presets.yaml and schema.yaml; they are not checked"
+                ),
+            )
+            .hint("keep values.yaml to values users set, or check the paths by hand");
+            if !findings.contains(&warning) {
+                findings.push(warning);
+            }
+            None
+        }
+        Err(_) => None,
     }
 }
 
