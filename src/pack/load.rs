@@ -93,6 +93,8 @@ fn load(
     if let Some(file) = &logo {
         check_logo(file, findings);
     }
+    super::presets::check(&tree, limits, findings);
+    super::schema::check(&tree, limits, findings);
     // Without a pack.json object there is no list to hold files against.
     let listed = read.listed?;
     let references = check_references(&listed, &tree, &read.index, limits, findings);
@@ -111,7 +113,7 @@ fn load(
     })
 }
 
-fn file_of(tree: &Tree, path: &str) -> Option<PackFile> {
+pub(crate) fn file_of(tree: &Tree, path: &str) -> Option<PackFile> {
     match tree.get(path)? {
         Node {
             kind: NodeKind::File {
@@ -202,7 +204,7 @@ fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, Metadata
 
 /// Reads a whole file, or `None` when it holds more than `limit` bytes: the size the walk saw
 /// is checked first, but the file may have grown since.
-fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
     File::open(path)?
         .take(limit.saturating_add(1))
@@ -210,12 +212,12 @@ fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
-fn unreadable(file: &str, e: &io::Error) -> Finding {
+pub(crate) fn unreadable(file: &str, e: &io::Error) -> Finding {
     Finding::error("unreadable", file, format!("{file} cannot be read: {e}"))
         .hint("check the file's permissions")
 }
 
-fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> Finding {
+pub(crate) fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> Finding {
     let good = &bytes[..e.valid_up_to()];
     let text = std::str::from_utf8(good).unwrap_or_default();
     let line = text.matches('\n').count() + 1;
@@ -289,6 +291,17 @@ pub(crate) fn check_yaml(
     limits: &InputLimits,
 ) -> Option<Finding> {
     use serde::de::IgnoredAny;
+    let options = yaml_options(limits);
+    let result = if multi {
+        serde_saphyr::from_str_multiple_with_options::<IgnoredAny, Vec<_>>(text, options).map(drop)
+    } else {
+        serde_saphyr::from_str_with_options::<IgnoredAny>(text, options).map(drop)
+    };
+    Some(yaml_finding(file, result.err()?, multi, limits))
+}
+
+/// Parser options that hold a YAML file to `limits`.
+pub(crate) fn yaml_options(limits: &InputLimits) -> serde_saphyr::options::Options {
     let mut options = serde_saphyr::options::Options::default();
     options.with_snippet = false;
     let mut budget = serde_saphyr::budget::Budget::default();
@@ -305,12 +318,16 @@ pub(crate) fn check_yaml(
     // Scalars are bounded by the file size, which is checked before parsing.
     budget.max_total_scalar_bytes = usize::try_from(limits.max_yaml_bytes).unwrap_or(usize::MAX);
     options.budget = Some(budget);
-    let result = if multi {
-        serde_saphyr::from_str_multiple_with_options::<IgnoredAny, Vec<_>>(text, options).map(drop)
-    } else {
-        serde_saphyr::from_str_with_options::<IgnoredAny>(text, options).map(drop)
-    };
-    let error = result.err()?;
+    options
+}
+
+/// The finding for a YAML parse error, placed where the parser stopped.
+pub(crate) fn yaml_finding(
+    file: &str,
+    error: serde_saphyr::Error,
+    multi: bool,
+    limits: &InputLimits,
+) -> Finding {
     let position = error.location().map(|l| Position {
         line: l.line() as u32,
         column: l.column() as u32,
@@ -382,7 +399,7 @@ pub(crate) fn check_yaml(
             .hint(hint)
         }
     };
-    Some(finding.at(position))
+    finding.at(position)
 }
 
 fn too_large_yaml(file: &str, what: &str, hint: &str) -> Finding {

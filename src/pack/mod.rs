@@ -8,6 +8,9 @@ mod json_index;
 mod load;
 mod metadata;
 pub mod png;
+mod presets;
+mod schema;
+mod values;
 mod walk;
 
 pub use finding::{Finding, Position, Severity};
@@ -19,6 +22,9 @@ pub use metadata::{
     PackMetadata, RESOURCE_TYPES, Resource, is_valid_date, is_valid_name, parse_version,
     suggest_name, version_tag,
 };
+pub use presets::PRESETS_YAML;
+pub use schema::{MAX_SCHEMA_REGEX_BYTES, SCHEMA_YAML};
+pub use values::{MAX_LOCATED_YAML_NODES, MAX_VALUE_PATH_SEGMENTS};
 
 use std::path::{Path, PathBuf};
 
