@@ -1,6 +1,7 @@
 //! The pack: a folder with pack.json, values.yaml, logo.png and the charts, manifests and
 //! Ansible roles that pack.json names; loading it into typed data and validating it.
 
+mod content;
 mod finding;
 mod init;
 mod json_index;
@@ -9,6 +10,7 @@ mod metadata;
 pub mod png;
 mod walk;
 
+pub use content::{DEFAULT_REGISTRY, ImageRef, ListedImage, MAX_CONTENT_NODES, content_images};
 pub use finding::{Finding, Position, Severity};
 pub use init::{InitOptions, init};
 pub use load::{MAX_PACK_JSON_BYTES, validate, validate_with};
