@@ -937,6 +937,40 @@ mod tests {
     }
 
     #[test]
+    fn workload_layers_without_images_are_warned() {
+        let text = "pack:\n  namespace: x\n";
+        for (layer, warned) in [
+            ("addon", true),
+            ("cni", true),
+            ("csi", true),
+            ("os", false),
+            ("k8s", false),
+        ] {
+            let mut findings = Vec::new();
+            check_content(
+                parse(text, &InputLimits::default(), &mut findings),
+                Some(layer),
+                &mut findings,
+            );
+            let rules: Vec<_> = findings.iter().map(|f| (f.severity, f.rule)).collect();
+            let want = if warned {
+                vec![(crate::pack::Severity::Warning, "content-no-images")]
+            } else {
+                vec![]
+            };
+            assert_eq!(rules, want, "{layer}");
+        }
+        let mut findings = Vec::new();
+        let empty = "pack:\n  content:\n    images: []\n";
+        check_content(
+            parse(empty, &InputLimits::default(), &mut findings),
+            Some("addon"),
+            &mut findings,
+        );
+        assert_eq!(findings.len(), 1);
+    }
+
+    #[test]
     fn a_huge_content_section_is_refused_not_held() {
         let mut text = String::from("pack:\n  content:\n    images: [");
         text.push_str(&"{image: a},".repeat(MAX_CONTENT_NODES / 2));
