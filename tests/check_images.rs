@@ -273,3 +273,21 @@ fn an_image_listed_twice_is_reported_at_each_place() {
         ],
     );
 }
+
+#[test]
+fn a_values_yaml_outside_the_pack_is_not_read_for_images() {
+    let sandbox = Sandbox::new();
+    let dir = pack_listing(&sandbox, "pack", &[]);
+    let outside = sandbox.path().join("outside.yaml");
+    fs::write(
+        &outside,
+        "pack:\n  content:\n    images:\n      - image: 127.0.0.1:1/secret/app:1.0\n",
+    )
+    .unwrap();
+    fs::remove_file(dir.join("values.yaml")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("values.yaml")).unwrap();
+    let run = sandbox.run(["pack", "validate", dir.to_str().unwrap(), "--check-images"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(!run.stdout.contains("image-"), "{}", run.transcript());
+    assert!(!run.stdout.contains("127.0.0.1:1"), "{}", run.transcript());
+}

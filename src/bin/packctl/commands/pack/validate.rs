@@ -29,7 +29,12 @@ struct PackSummary {
 
 pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let mut validation = validate(&args.dir);
-    if args.check_images {
+    // A values.yaml that failed its own checks (a link out of the pack, bad YAML) is not
+    // read again for images.
+    let values_readable = !validation.findings.iter().any(|f| {
+        f.is_error() && f.file == packctl::pack::VALUES_YAML && !f.rule.starts_with("content-")
+    });
+    if args.check_images && values_readable {
         let images = content_images(&args.dir, &InputLimits::default());
         let options = ImageCheckOptions {
             transport: transport(&args.transport),
