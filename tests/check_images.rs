@@ -291,3 +291,32 @@ fn a_values_yaml_outside_the_pack_is_not_read_for_images() {
     assert!(!run.stdout.contains("image-"), "{}", run.transcript());
     assert!(!run.stdout.contains("127.0.0.1:1"), "{}", run.transcript());
 }
+
+#[test]
+fn a_registry_that_cannot_be_reached_is_not_asked_again_for_each_image() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sandbox = Sandbox::new();
+    // A server that takes every connection and closes it at once, counting them.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let images: Vec<String> = (0..40).map(|i| format!("{host}/team/app{i}:1.0")).collect();
+    let dir = pack_listing(&sandbox, "pack", &images);
+    let run = reports(
+        sandbox.run(["pack", "validate", dir.to_str().unwrap(), "--check-images"]),
+        &["40 errors"],
+    );
+    assert_eq!(run.stdout.matches("error[image-unreachable]").count(), 40);
+    // Only the first round of lookups (8 at once) reaches the server; each of them may try
+    // a few times and over both HTTPS and HTTP, but never once per image.
+    let connections = accepted.load(Ordering::SeqCst);
+    assert!(connections <= 8 * 4 * 2, "{connections} connections");
+}

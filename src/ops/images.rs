@@ -6,7 +6,7 @@ use crate::registry::{Credential, RegistryStore, RetryPolicy, TransportOptions};
 use crate::store::StoreError;
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// How many images are looked up at once: enough to hide the latency of remote registries,
 /// few enough not to look like a flood to one of them.
@@ -156,16 +156,36 @@ pub async fn check_images(
             .or_insert_with(|| open_registry(registry, options));
     }
     let stores = &stores;
+    // A registry that could not be reached once is not asked again for every other image it
+    // holds: each of those would wait out the same retries.
+    let unreachable: Mutex<HashMap<&str, Arc<StoreError>>> = Mutex::new(HashMap::new());
+    let unreachable = &unreachable;
     let mut statuses: Vec<(usize, ImageStatus)> =
         futures_util::stream::iter(distinct.iter().enumerate())
             .map(|(i, image)| async move {
-                let status = match &stores[image.reference.registry.as_str()] {
-                    Ok(store) => look_up(store, image).await,
-                    Err(reason) => ImageStatus::Failed(Arc::new(StoreError::Transport {
-                        registry: image.reference.registry.clone(),
+                let registry = image.reference.registry.as_str();
+                let known = unreachable
+                    .lock()
+                    .expect("not poisoned")
+                    .get(registry)
+                    .cloned();
+                let status = match (&stores[registry], known) {
+                    (_, Some(error)) => ImageStatus::Failed(error),
+                    (Ok(store), None) => look_up(store, image).await,
+                    (Err(reason), None) => ImageStatus::Failed(Arc::new(StoreError::Transport {
+                        registry: registry.to_string(),
                         reason: reason.clone(),
                     })),
                 };
+                if let ImageStatus::Failed(error) = &status
+                    && is_unreachable(error)
+                {
+                    unreachable
+                        .lock()
+                        .expect("not poisoned")
+                        .entry(registry)
+                        .or_insert_with(|| Arc::clone(error));
+                }
                 (i, status)
             })
             .buffer_unordered(options.concurrency.max(1))
@@ -223,6 +243,20 @@ async fn look_up(store: &RegistryStore, image: &ListedImage) -> ImageStatus {
         }
         Err(error) => ImageStatus::Failed(Arc::new(error)),
     }
+}
+
+/// Whether an error says the registry cannot be talked to at all, rather than something
+/// about one image.
+fn is_unreachable(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Connect { .. }
+            | StoreError::UntrustedCertificate { .. }
+            | StoreError::TlsSetup { .. }
+            | StoreError::PlainHttpToHttps { .. }
+            | StoreError::Transport { .. }
+            | StoreError::Stalled { .. }
+    )
 }
 
 /// An error with its causes, for a one-line message.
