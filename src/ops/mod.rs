@@ -1,6 +1,7 @@
 //! The operations behind the commands: push, pull, inspect and list packs in a store.
 
 mod copy;
+mod images;
 mod inspect;
 mod list;
 mod manage;
@@ -8,6 +9,10 @@ mod pull;
 mod push;
 
 pub use copy::{Copied, CopyOptions, CopyWhat, copy};
+pub use images::{
+    IMAGE_CHECK_CONCURRENCY, ImageCheck, ImageCheckError, ImageCheckOptions, ImageStatus,
+    MAX_IMAGE_CHECKS, check_images,
+};
 pub use inspect::{Inspection, inspect};
 pub use list::{PackVersions, TagInfo, list};
 pub use manage::{Deleted, Tagged, delete, signature_tags, tag_add, tag_delete};

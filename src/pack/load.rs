@@ -99,6 +99,12 @@ fn load(
     let listed = read.listed?;
     let references = check_references(&listed, &tree, &read.index, limits, findings);
     warn_unlisted(&tree, &references, findings);
+    if let Some(file) = values
+        .as_ref()
+        .filter(|_| !has_error_in(findings, VALUES_YAML))
+    {
+        super::content::check(file, None, limits, findings);
+    }
     let metadata = read.metadata?;
     let parts = assemble(&tree, &references, values?, logo?)?;
     let pack_json = file_of(&tree, PACK_JSON)?;
@@ -200,6 +206,10 @@ fn read_metadata(tree: &Tree, findings: &mut Vec<Finding>) -> (Vec<u8>, Metadata
     };
     let read = metadata::read(text, findings);
     (bytes, read)
+}
+
+fn has_error_in(findings: &[Finding], file: &str) -> bool {
+    findings.iter().any(|f| f.is_error() && f.file == file)
 }
 
 /// Reads a whole file, or `None` when it holds more than `limit` bytes: the size the walk saw

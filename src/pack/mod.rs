@@ -1,6 +1,7 @@
 //! The pack: a folder with pack.json, values.yaml, logo.png and the charts, manifests and
 //! Ansible roles that pack.json names; loading it into typed data and validating it.
 
+mod content;
 mod finding;
 mod ignore;
 mod init;
@@ -13,6 +14,7 @@ mod schema;
 mod values;
 mod walk;
 
+pub use content::{DEFAULT_REGISTRY, ImageRef, ListedImage, MAX_CONTENT_NODES, content_images};
 pub use finding::{Finding, Position, Severity};
 pub use ignore::{DEFAULT_IGNORES, IGNORE_FILE, IgnoreRule, Ignored, MAX_IGNORE_FILE_BYTES};
 pub use init::{InitOptions, init};

@@ -29,6 +29,10 @@ use tokio_util::io::{ReaderStream, StreamReader};
 /// The manifest types packctl asks for.
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json";
 
+/// The manifest types of a container image, platform indexes included, so a multi-platform
+/// image is found whether it is an OCI index or a Docker manifest list.
+const IMAGE_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 /// The chunk size where a registry caps request bodies (GHCR takes at most 4 MiB a request).
 pub const CAPPED_CHUNK: u64 = 4 * 1024 * 1024;
 
@@ -142,6 +146,34 @@ impl RegistryStore {
             _ => Err(client
                 .error(
                     format!("look up {}/{repository}:{tag}", client.host()),
+                    response,
+                )
+                .await),
+        }
+    }
+
+    /// Whether a container image's manifest exists, by tag or digest, from a HEAD request
+    /// that accepts platform indexes.
+    pub async fn image_exists(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<bool, StoreError> {
+        let client = &self.client;
+        let response = client
+            .send(&Scope::pull(repository), true, |base| async move {
+                Ok(client
+                    .http()
+                    .head(Self::manifest_url(&base, repository, reference))
+                    .header(ACCEPT, IMAGE_ACCEPT))
+            })
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            s if s.is_success() => Ok(true),
+            _ => Err(client
+                .error(
+                    format!("look up {}/{repository}:{reference}", client.host()),
                     response,
                 )
                 .await),

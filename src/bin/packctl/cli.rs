@@ -369,6 +369,13 @@ pub struct ValidateArgs {
     /// The pack folder
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+    /// Look up every image pack.content.images lists in its registry, with the credentials
+    /// of `registry login` (needs the network); a missing image is an error, a denied one a
+    /// warning
+    #[arg(long)]
+    pub check_images: bool,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,10 @@
 //! `packctl pack validate DIR`: every finding at once; exit 0 valid, 1 invalid.
 
 use crate::cli::ValidateArgs;
+use crate::commands::{block_on, transport};
 use crate::printer::Printer;
-use packctl::pack::{Finding, validate};
+use packctl::ops::{ImageCheckOptions, check_images};
+use packctl::pack::{Finding, InputLimits, content_images, validate};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -26,8 +28,27 @@ struct PackSummary {
 }
 
 pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let validation = validate(&args.dir);
+    let mut validation = validate(&args.dir);
     super::push::left_out(&printer, &validation.ignored);
+    // A values.yaml that failed its own checks (a link out of the pack, bad YAML) is not
+    // read again for images.
+    let values_readable = !validation.findings.iter().any(|f| {
+        f.is_error() && f.file == packctl::pack::VALUES_YAML && !f.rule.starts_with("content-")
+    });
+    if args.check_images && values_readable {
+        let images = content_images(&args.dir, &InputLimits::default());
+        let options = ImageCheckOptions {
+            transport: transport(&args.transport),
+            ..ImageCheckOptions::default()
+        };
+        let checks = block_on(check_images(&images, &options))??;
+        validation
+            .findings
+            .extend(checks.iter().filter_map(|c| c.finding()));
+        if validation.errors() > 0 {
+            validation.pack = None;
+        }
+    }
     let (errors, warnings) = (validation.errors(), validation.warnings());
     let summary = validation.pack.as_ref().map(|pack| {
         let m = pack.metadata();
