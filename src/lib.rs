@@ -19,3 +19,4 @@ pub mod scratch;
 pub mod settings;
 pub mod sign;
 pub mod store;
+pub mod version;

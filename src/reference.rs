@@ -1,17 +1,18 @@
 //! Naming a pack in a store: `NAME`, `NAME:VERSION` or `NAME@DIGEST`.
 
 use crate::artifact::Digest;
-use crate::pack::{is_valid_name, version_tag};
+use crate::pack::is_valid_name;
+use crate::version::Version;
 use std::fmt;
 use std::str::FromStr;
 
 /// Which version of a pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// The highest semantic version among the tags.
+    /// The highest version among the tags (see [`crate::version::highest`]).
     Highest,
     /// A version (its tag has `_` for `+`).
-    Version(semver::Version),
+    Version(Version),
     /// A tag that is not a version.
     Tag(String),
     /// A manifest digest.
@@ -41,16 +42,27 @@ impl PackRef {
     /// The tag this reference names directly, if any.
     pub fn tag(&self) -> Option<String> {
         match &self.selector {
-            Selector::Version(v) => Some(version_tag(v)),
+            Selector::Version(v) => Some(v.tag()),
             Selector::Tag(t) => Some(t.clone()),
             Selector::Highest | Selector::Digest(_) => None,
         }
     }
 }
 
-/// Turns a tag back into the version it stands for (`_` was `+`), when it is one.
-pub fn tag_version(tag: &str) -> Option<semver::Version> {
-    semver::Version::parse(&tag.replace('_', "+")).ok()
+/// Turns a tag back into the version it stands for (`_` was `+`), when it looks like one.
+pub fn tag_version(tag: &str) -> Option<Version> {
+    Version::from_tag(tag)
+}
+
+/// What `:TEXT` after a pack name selects: a version when it reads as one (it starts with a
+/// digit; its tag is the version with `_` for `+`), another valid tag, or nothing usable.
+pub fn version_selector(text: &str) -> Option<Selector> {
+    if text.starts_with(|c: char| c.is_ascii_digit())
+        && let Ok(v) = Version::parse(text)
+    {
+        return Some(Selector::Version(v));
+    }
+    crate::store::is_valid_tag(text).then(|| Selector::Tag(text.to_string()))
 }
 
 impl FromStr for PackRef {
@@ -65,20 +77,8 @@ impl FromStr for PackRef {
             let digest = Digest::parse(digest).map_err(|e| err(e.to_string()))?;
             (name, Selector::Digest(digest))
         } else if let Some((name, version)) = text.split_once(':') {
-            let selector = match semver::Version::parse(version) {
-                Ok(v) => Selector::Version(v),
-                Err(_) => match tag_version(version) {
-                    Some(v) => Selector::Version(v),
-                    None if crate::store::is_valid_tag(version) => {
-                        Selector::Tag(version.to_string())
-                    }
-                    None => {
-                        return Err(err(format!(
-                            "`{version}` is neither a semantic version nor a tag"
-                        )));
-                    }
-                },
-            };
+            let selector = version_selector(version)
+                .ok_or_else(|| err(format!("`{version}` is neither a version nor a tag")))?;
             (name, selector)
         } else {
             (text, Selector::Highest)
@@ -117,9 +117,13 @@ mod tests {
         let r: PackRef = "hello:1.2.0+build.7".parse().unwrap();
         assert_eq!(r.tag().unwrap(), "1.2.0_build.7");
         let r: PackRef = "hello:1.2.0_build.7".parse().unwrap();
+        assert_eq!(r.tag().unwrap(), "1.2.0_build.7");
+        assert!(matches!(r.selector, Selector::Version(_)));
+        let r: PackRef = "hello:26.02".parse().unwrap();
+        assert_eq!(r.selector, Selector::Version("26.02".parse().unwrap()));
         assert_eq!(
-            r.selector,
-            Selector::Version("1.2.0+build.7".parse().unwrap())
+            "hello:v1.0".parse::<PackRef>().unwrap().selector,
+            Selector::Tag("v1.0".into())
         );
         let r: PackRef = "hello:stable".parse().unwrap();
         assert_eq!(r.selector, Selector::Tag("stable".into()));

@@ -166,32 +166,32 @@ const PINNED: &[(&str, Format, &str)] = &[
     (
         "golden-centos-aws",
         Format::Structured,
-        "sha256:11547efadb984c78ec893b45ec92124e3827d9e50f93a9f6f62982a3a3ffb974",
+        "sha256:b5143022cac96844bf8458b32a41cd5f18416deb71d3bb2c930ade98d0b3bdb3",
     ),
     (
         "hello-chart",
         Format::Structured,
-        "sha256:d7ef6d60dcd967325e23adfa3300248a7f4b3766c573c1584781c6f22f7ffa75",
+        "sha256:3b567493a6a5fcf5e04a140b98098b7da37c948c8dace7a9145bf7b46593c6f9",
     ),
     (
         "hello-manifests",
         Format::Structured,
-        "sha256:f66461ca050d1f79fbc89072b658b2428307ab2a3a8b98307a73fa5e7b85c2a0",
+        "sha256:97a54879d4c19279d20e88b42b286df78aa63caac4b132514166a564fd1f066b",
     ),
     (
         "golden-centos-aws",
         Format::Archive,
-        "sha256:305ca5f2d1d3be8b6c4f260d6c2a2dd5b7d65cf90d2af7655707b36dd1875051",
+        "sha256:c6d2bafaa6d0a2bf878449f901cda3fdfaf3d7efc5a6d5304e4646843be90f6c",
     ),
     (
         "hello-chart",
         Format::Archive,
-        "sha256:990c18c81297741d9393cd97e0832316c88c3dbf269113c6f9f89acaed1ba74b",
+        "sha256:824ab12ef02ff0feef8793188c3bd08128291bd470ee6cb1ba4d65793cf6ba17",
     ),
     (
         "hello-manifests",
         Format::Archive,
-        "sha256:ea7fdcd2275604b8de40dc58a426a02242dc8dc028ac3f0c90f167130c01e821",
+        "sha256:ca2d8593ab9e9099356aa0266f02f08d89cf221eaebc567844a26868544d13a0",
     ),
 ];
 
@@ -719,6 +719,7 @@ fn good_files(c: &Crafted) -> Vec<Descriptor> {
         "logo.png",
         "manifests/namespace.yaml",
         "manifests/app.yaml",
+        "README.md",
     ]
     .iter()
     .map(|f| {

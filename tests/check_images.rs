@@ -106,6 +106,7 @@ fn pack_listing(sandbox: &Sandbox, name: &str, images: &[String]) -> PathBuf {
     }
     values.push_str("charts:\n  demo:\n    replicas: 1\n");
     fs::write(dir.join("values.yaml"), values).unwrap();
+    fs::write(dir.join("README.md"), "# Images demo\n").unwrap();
     dir
 }
 

@@ -89,7 +89,8 @@ fn init_writes_a_valid_pack() {
         .success();
     assert!(
         run.stdout
-            .contains("valid: prometheus 2.3.4 (0 errors, 0 warnings)"),
+            .contains("valid: prometheus 2.3.4 (0 errors, 1 warning)")
+            && run.stdout.contains("warning[content-no-images]"),
         "{}",
         run.stdout
     );

@@ -127,7 +127,7 @@ fn rules(dir: &Path) -> Vec<(Severity, &'static str)> {
 fn large_well_formed_yaml_is_valid() {
     let sandbox = Sandbox::new();
     let dir = sandbox.copy(&sample("hello-manifests"), "large-yaml");
-    let mut values = String::new();
+    let mut values = "pack:\n  content:\n    images:\n      - image: nginx:1.27.0\n".to_string();
     for i in 0..130_000 {
         values.push_str(&format!("key{i}: {i}\n"));
     }

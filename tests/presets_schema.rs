@@ -340,7 +340,11 @@ fn oversized_presets_are_refused_from_their_size() {
         max_yaml_bytes: 64,
         ..Default::default()
     };
-    fs::write(dir.join("values.yaml"), "a: 1\n").unwrap();
+    fs::write(
+        dir.join("values.yaml"),
+        "pack:\n  content:\n    images:\n      - image: registry:2\n",
+    )
+    .unwrap();
     fs::write(dir.join("schema.yaml"), "").unwrap();
     let v = packctl::pack::validate_with(&dir, &limits);
     let rules: Vec<_> = v

@@ -57,21 +57,10 @@ pub async fn list(store: &Store, name: Option<&str>) -> Result<Vec<PackVersions>
         if tags.is_empty() {
             continue;
         }
-        tags.sort_by(|a, b| {
-            let va = a
-                .version
-                .as_deref()
-                .and_then(|v| semver::Version::parse(v).ok());
-            let vb = b
-                .version
-                .as_deref()
-                .and_then(|v| semver::Version::parse(v).ok());
-            match (va, vb) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => a.tag.cmp(&b.tag),
-            }
+        // Versions in version order, then the other tags by name.
+        tags.sort_by_cached_key(|t| {
+            let version = tag_version(&t.tag);
+            (version.is_none(), version, t.tag.clone())
         });
         packs.push(PackVersions {
             name: name.to_string(),

@@ -97,24 +97,26 @@ impl Located {
     /// The tag the selector names directly, if any.
     pub fn tag(&self) -> Option<String> {
         match &self.selector {
-            Selector::Version(v) => Some(crate::pack::version_tag(v)),
+            Selector::Version(v) => Some(v.tag()),
             Selector::Tag(t) => Some(t.clone()),
             Selector::Highest | Selector::Digest(_) => None,
         }
     }
 }
 
-/// The highest version among the tags of a repository.
+/// The highest version among the tags of a repository: the highest release, or the highest
+/// pre-release when there is no release (see [`crate::version::highest`]).
 pub(crate) async fn highest_tag(store: &Store, located: &Located) -> Result<String, Error> {
     let tags = store.tags(&located.repository).await?;
-    tags.iter()
-        .filter_map(|t| tag_version(t).map(|v| (v, t)))
-        .max_by(|a, b| a.0.cmp(&b.0))
-        .map(|(_, t)| t.clone())
-        .ok_or_else(|| Error::NoVersions {
-            location: store.location(&located.repository),
-            name: located.name.clone(),
-        })
+    crate::version::highest(
+        tags.into_iter()
+            .filter_map(|t| tag_version(&t).map(|v| (v, t))),
+    )
+    .map(|(_, t)| t)
+    .ok_or_else(|| Error::NoVersions {
+        location: store.location(&located.repository),
+        name: located.name.clone(),
+    })
 }
 
 /// Finds the manifest a reference names.

@@ -227,14 +227,8 @@ enum Content {
 }
 
 fn parse(text: &str, limits: &InputLimits, findings: &mut Vec<Finding>) -> Content {
-    let mut options = serde_saphyr::options::Options::default();
-    options.with_snippet = false;
-    let mut budget = serde_saphyr::budget::Budget::default();
-    budget.max_nodes = limits.max_yaml_nodes;
-    budget.max_depth = limits.max_yaml_depth;
-    budget.flow_nesting_limit = limits.max_yaml_depth;
-    budget.max_total_scalar_bytes = usize::try_from(limits.max_yaml_bytes).unwrap_or(usize::MAX);
-    options.budget = Some(budget);
+    // The same limits as the values.yaml check, which has already passed.
+    let options = super::load::yaml_options(limits);
     NODES_LEFT.with(|n| n.set(MAX_CONTENT_NODES));
     match serde_saphyr::from_str_with_options::<Option<Top>>(text, options) {
         Ok(Some(Top(Some(content)))) => Content::Present(content),
@@ -329,13 +323,14 @@ fn check_content(
                 ),
             )
             .field("pack.content.images")
-            .hint("list every image the pack deploys:\n  pack:\n    content:\n      images:\n        - image: REGISTRY/REPOSITORY:TAG"),
+            .hint("list every image the pack deploys under `pack.content.images`, each as `- image: REGISTRY/REPOSITORY:TAG`"),
         );
     }
     images
 }
 
-/// Checks a list of entries; whether it holds any.
+/// Checks a list of entries; `false` when it is empty or null (a value that is no list is an
+/// error of its own, not an empty list).
 fn check_list(
     list: &Spanned<Yaml>,
     path: &str,
@@ -348,7 +343,8 @@ fn check_list(
         Yaml::Seq(items) => items,
         other => {
             findings.push(wrong_type(path, list, other, "a list"));
-            return false;
+            // Not empty: it is wrong, and that is its finding.
+            return true;
         }
     };
     for (i, item) in items.iter().enumerate() {

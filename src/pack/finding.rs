@@ -12,6 +12,10 @@ pub enum Severity {
     Error,
     /// The pack is usable, but something looks wrong.
     Warning,
+    /// Worth knowing, nothing to fix: how packctl reads something Palette accepts (a version
+    /// that is not strict semantic versioning, say). `pack validate` shows notes; other
+    /// commands leave them out.
+    Note,
 }
 
 impl fmt::Display for Severity {
@@ -19,6 +23,7 @@ impl fmt::Display for Severity {
         f.write_str(match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         })
     }
 }
@@ -87,6 +92,11 @@ impl Finding {
         message: impl Into<String>,
     ) -> Self {
         Self::new(Severity::Warning, rule, file, message)
+    }
+
+    /// A note about `file`.
+    pub fn note(rule: &'static str, file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Severity::Note, rule, file, message)
     }
 
     /// Names the pack.json field the finding is about.

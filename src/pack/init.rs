@@ -18,7 +18,7 @@ pub struct InitOptions {
     /// The layer.
     pub layer: Layer,
     /// The version.
-    pub version: semver::Version,
+    pub version: crate::version::Version,
     /// The display name; derived from the name when absent.
     pub display_name: Option<String>,
     /// The add-on type, for `addon` packs.
@@ -140,6 +140,16 @@ fn values_yaml(o: &InitOptions) -> String {
              # namespace: my-namespace\n",
         );
     }
+    if matches!(o.layer, Layer::Addon | Layer::Cni | Layer::Csi) {
+        text.push_str(
+            "\n# Every image the pack deploys: Palette mirrors them for air-gapped sites and\n\
+             # scans them (`pack validate` warns until the list is there).\n\
+             # pack:\n\
+             #   content:\n\
+             #     images:\n\
+             #       - image: registry.example.com/team/app:1.0.0\n",
+        );
+    }
     text
 }
 
@@ -174,7 +184,7 @@ mod tests {
         InitOptions {
             name: "kube-prometheus_stack".into(),
             layer,
-            version: semver::Version::new(1, 2, 3),
+            version: "1.2.3".parse().unwrap(),
             display_name: None,
             addon_type: (layer == Layer::Addon).then(|| "monitoring".into()),
             cloud_types: vec![],
@@ -189,7 +199,15 @@ mod tests {
             let written = init(&target, &options(layer)).unwrap();
             assert_eq!(written.len(), 4);
             let v = super::super::validate(&target);
-            assert!(v.findings.is_empty(), "{layer}: {:?}", v.findings);
+            let rules: Vec<_> = v.findings.iter().map(|f| (f.severity, f.rule)).collect();
+            // Only the image list is left for the author to fill in.
+            let expected: &[_] = match layer {
+                Layer::Addon | Layer::Cni | Layer::Csi => {
+                    &[(super::super::Severity::Warning, "content-no-images")]
+                }
+                _ => &[],
+            };
+            assert_eq!(rules, expected, "{layer}: {:?}", v.findings);
             let pack = v.pack.unwrap();
             assert_eq!(pack.metadata().display_name, "Kube Prometheus Stack");
             assert_eq!(pack.metadata().cloud_types, ["all"]);

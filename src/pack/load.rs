@@ -4,7 +4,9 @@ use super::finding::{Finding, Position};
 use super::json_index::{JsonIndex, JsonPath};
 use super::metadata::{self, Listed, MetadataRead, PACK_JSON, quoted_list};
 use super::walk::{Node, NodeKind, Tree, ancestors};
-use super::{Ignored, InputLimits, LOGO_PNG, Pack, PackFile, Part, VALUES_YAML, Validation, png};
+use super::{
+    Ignored, InputLimits, LOGO_PNG, Pack, PackFile, Part, README_MD, VALUES_YAML, Validation, png,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -93,6 +95,7 @@ fn load(
     if let Some(file) = &logo {
         check_logo(file, findings);
     }
+    check_readme(&tree, findings);
     super::presets::check(&tree, limits, findings);
     super::schema::check(&tree, limits, findings);
     // Without a pack.json object there is no list to hold files against.
@@ -103,7 +106,8 @@ fn load(
         .as_ref()
         .filter(|_| !has_error_in(findings, VALUES_YAML))
     {
-        super::content::check(file, None, limits, findings);
+        let layer = read.metadata.as_ref().map(|m| m.layer.as_str());
+        super::content::check(file, layer, limits, findings);
     }
     let metadata = read.metadata?;
     let parts = assemble(&tree, &references, values?, logo?)?;
@@ -137,6 +141,38 @@ pub(crate) fn file_of(tree: &Tree, path: &str) -> Option<PackFile> {
 }
 
 /// A fixed file every pack must have, as a regular file.
+/// README.md: Palette's pack repository asks for one (Palette itself does not).
+fn check_readme(tree: &Tree, findings: &mut Vec<Finding>) {
+    if matches!(
+        tree.get(README_MD).map(|n| &n.kind),
+        Some(NodeKind::File { .. })
+    ) {
+        return;
+    }
+    let other_case = tree
+        .nodes
+        .keys()
+        .find(|p| !p.contains('/') && p.eq_ignore_ascii_case(README_MD));
+    let hint = match other_case {
+        Some(name) => {
+            format!("rename {name} to {README_MD}: Palette's pack repository looks for that name")
+        }
+        None => {
+            "add a README.md that says what the pack deploys and how to configure it".to_string()
+        }
+    };
+    let message = match tree.ignored_by(README_MD) {
+        Some(ignored) => format!(
+            "{README_MD} {}; Palette's pack repository requires one",
+            ignored.leaves_out(README_MD)
+        ),
+        None => format!(
+            "the pack has no {README_MD}; Palette's pack repository requires one, Palette itself does not"
+        ),
+    };
+    findings.push(Finding::warning("missing-readme", README_MD, message).hint(hint));
+}
+
 fn required_file(
     tree: &Tree,
     name: &str,
@@ -474,17 +510,26 @@ fn budget_breach(
 
 fn check_logo(file: &PackFile, findings: &mut Vec<Finding>) {
     let result = File::open(&file.source)
-        .map_err(|e| format!("it cannot be read: {e}"))
+        .map_err(|e| png::LogoError::Invalid(format!("it cannot be read: {e}")))
         .and_then(png::check);
-    if let Err(why) = result {
-        findings.push(
+    match result {
+        Ok(_) => {}
+        Err(png::LogoError::OtherFormat(kind)) => findings.push(
+            Finding::warning(
+                "logo-not-png",
+                LOGO_PNG,
+                format!("logo.png holds {kind}, not a PNG image; browsers, and so Palette, show it all the same"),
+            )
+            .hint("save the logo in PNG format, which every tool that reads logo.png expects"),
+        ),
+        Err(png::LogoError::Invalid(why)) => findings.push(
             Finding::error(
                 "invalid-png",
                 LOGO_PNG,
-                format!("logo.png is not a usable PNG image: {why}"),
+                format!("logo.png is not a usable image: {why}"),
             )
             .hint("save the logo in PNG format (Palette shows it in the pack list)"),
-        );
+        ),
     }
 }
 
@@ -612,7 +657,15 @@ fn check_reference(
             None => (
                 "missing-path",
                 format!("`{field}` names \"{raw}\", which is not in the pack"),
-                suggest_existing(same, path, want_dir),
+                match unpacked_chart(tree, path).filter(|_| reference.list == "charts") {
+                    Some(folder) => {
+                        let parent = folder.rsplit_once('/').map_or(".", |(p, _)| p);
+                        format!(
+                            "\"{folder}\" is the chart unpacked: package it with `helm package {folder} -d {parent}` and list the .tgz it writes"
+                        )
+                    }
+                    None => suggest_existing(same, path, want_dir),
+                },
             ),
         }),
         // The walk already reported why this entry cannot be packed.
@@ -652,6 +705,33 @@ fn check_reference(
         _ => check_role(path, tree, findings),
     }
     true
+}
+
+/// The unpacked chart folder (one holding Chart.yaml) beside a missing chart archive:
+/// `charts/NAME` for `charts/NAME-1.2.3.tgz` or `charts/NAME.tgz`.
+fn unpacked_chart(tree: &Tree, archive: &str) -> Option<String> {
+    let (parent, file) = match archive.rsplit_once('/') {
+        Some((parent, file)) => (Some(parent), file),
+        None => (None, archive),
+    };
+    let stem = file
+        .strip_suffix(".tgz")
+        .or_else(|| file.strip_suffix(".tar.gz"))?;
+    let candidates = std::iter::once(stem).chain(
+        stem.match_indices('-')
+            .rev()
+            .map(|(i, _)| &stem[..i])
+            .filter(|name| !name.is_empty()),
+    );
+    candidates
+        .map(|name| match parent {
+            Some(parent) => format!("{parent}/{name}"),
+            None => name.to_string(),
+        })
+        .find(|folder| {
+            matches!(tree.get(folder).map(|n| &n.kind), Some(NodeKind::Dir))
+                && tree.get(&format!("{folder}/Chart.yaml")).is_some()
+        })
 }
 
 /// Up to three paths for each file or folder name, to suggest for a listed path that is missing.

@@ -2,6 +2,7 @@
 
 use super::finding::{Finding, Position};
 use super::json_index::{JsonIndex, JsonPath, MAX_REPORTED_DUPLICATES, shown_key};
+use crate::version::{Strictness, Version};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
@@ -87,36 +88,38 @@ pub const ADDON_TYPES: [&str; 11] = [
     "ai",
 ];
 
-/// Cloud types Palette knows, lowercase. `vmware` is the seed's spelling of `vsphere`.
-pub const CLOUD_TYPES: [&str; 21] = [
+/// Cloud types Palette's pack schema allows, lowercase (packctl compares them without case).
+pub const CLOUD_TYPES: [&str; 17] = [
     "all",
     "aws",
     "azure",
     "gcp",
     "vsphere",
-    "vmware",
     "openstack",
     "baremetal",
     "maas",
     "aks",
     "eks",
-    "gke",
+    "tencent",
     "tke",
     "edge",
-    "edge-native",
     "libvirt",
+    "edge-native",
     "coxedge",
-    "tencent",
     "custom",
-    "generic",
-    "nested",
 ];
+
+/// The seed's name for vSphere, accepted with a warning.
+pub const SEED_VSPHERE: &str = "vmware";
 
 /// The kinds of constraint dependency Palette knows.
 pub const DEPENDENCY_TYPES: [&str; 4] = ["required", "optional", "notSupported", "upgrade"];
 
 /// The resources a constraint can ask for.
 pub const RESOURCE_TYPES: [&str; 3] = ["cpu", "memory", "diskSize"];
+
+/// Where the components of a resource constraint are scheduled.
+pub const SCHEDULE_TYPES: [&str; 3] = ["all", "master", "worker"];
 
 /// The typed content of pack.json.
 ///
@@ -132,15 +135,16 @@ pub struct PackMetadata {
     pub layer: Layer,
     /// The add-on category, for `addon` packs.
     pub addon_type: Option<String>,
-    /// The pack version.
-    pub version: semver::Version,
+    /// The pack version, as written.
+    pub version: Version,
     /// Supported cloud types, as written.
     pub cloud_types: Vec<String>,
     /// An optional grouping, such as `LTS`.
     pub group: Option<String>,
     /// Key/value pairs for installation (OS packs carry `imageId`, `osName`, …), in order.
     pub annotations: Vec<(String, String)>,
-    /// End-of-life date, `YYYY-MM-DD`.
+    /// End-of-life, as written: a date `YYYY-MM-DD` where it is well-formed; `None` when
+    /// absent, empty or blank.
     pub eol: Option<String>,
     /// Kubernetes manifests, relative paths.
     pub kube_manifests: Vec<String>,
@@ -157,13 +161,8 @@ pub struct PackMetadata {
 impl PackMetadata {
     /// The OCI tag for this version: the version with `+` replaced by `_`.
     pub fn tag(&self) -> String {
-        version_tag(&self.version)
+        self.version.tag()
     }
-}
-
-/// The OCI tag for a version: OCI tags cannot hold `+`, so it becomes `_`, as Helm does.
-pub fn version_tag(version: &semver::Version) -> String {
-    version.to_string().replace('+', "_")
 }
 
 /// `constraints` in pack.json.
@@ -197,6 +196,20 @@ pub struct Resource {
     pub kind: String,
     /// The minimum amount.
     pub min_limit: Option<f64>,
+    /// The parts of the pack that ask for it, where pack.json names them.
+    pub components: Vec<ResourceComponent>,
+}
+
+/// One entry of `constraints.resources[].components`: where a part of the pack runs, and
+/// the values that hold its request and its replica count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceComponent {
+    /// `all`, `master` or `worker`.
+    pub schedule_type: String,
+    /// The value path of the resource request, such as `charts.app.resources.requests.cpu`.
+    pub resource_request_param_ref: Option<String>,
+    /// The value path of the replica count.
+    pub replica_count_param_ref: Option<String>,
 }
 
 /// Whether `name` is usable as one OCI repository path component.
@@ -229,31 +242,6 @@ pub fn suggest_name(name: &str) -> String {
         }
     }
     out.trim_end_matches(['.', '_', '-']).to_string()
-}
-
-/// Parses a pack version: semantic version, no leading `v`.
-pub fn parse_version(text: &str) -> Result<semver::Version, String> {
-    match semver::Version::parse(text) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            if let Some(rest) = text.strip_prefix(['v', 'V'])
-                && semver::Version::parse(rest).is_ok()
-            {
-                return Err(format!("drop the leading `v`: \"{rest}\""));
-            }
-            let parts: Vec<_> = text.split('.').collect();
-            if (1..3).contains(&parts.len()) && parts.iter().all(|p| p.parse::<u64>().is_ok()) {
-                let mut fixed = text.to_string();
-                for _ in parts.len()..3 {
-                    fixed.push_str(".0");
-                }
-                return Err(format!("write all three numbers: \"{fixed}\""));
-            }
-            Err(format!(
-                "use MAJOR.MINOR.PATCH with an optional -prerelease or +build, such as \"1.0.0\" ({e})"
-            ))
-        }
-    }
 }
 
 /// Whether `text` is a calendar date written `YYYY-MM-DD`.
@@ -290,13 +278,15 @@ pub(crate) fn quoted_list(items: &[&str]) -> String {
         .join(", ")
 }
 
-const KNOWN_FIELDS: [&str; 13] = [
+const KNOWN_FIELDS: [&str; 16] = [
     "name",
     "displayName",
     "layer",
     "addonType",
+    "addonSubType",
     "version",
     "cloudTypes",
+    "cloudType",
     "group",
     "annotations",
     "eol",
@@ -304,6 +294,8 @@ const KNOWN_FIELDS: [&str; 13] = [
     "charts",
     "ansibleRoles",
     "constraints",
+    // Palette's pack pipeline passes it to `spectro pack push -m`.
+    "commit_msg",
 ];
 
 /// The paths pack.json names, as written: read even when other fields are broken, so that
@@ -537,6 +529,9 @@ impl Reader<'_> {
         let version = self.version(&object);
         let cloud_types = self.cloud_types(&object);
         let group = self.string(&object, "group", false, "\"LTS\"");
+        self.string(&object, "addonSubType", false, "\"ingress\"");
+        self.string(&object, "commit_msg", false, "\"Add version 1.2.0\"");
+        self.cloud_type(&object);
         let annotations = self.annotations(&object);
         let eol = self.eol(&object);
         let kube_manifests = self.paths(&object, "kubeManifests", "[\"manifests/app.yaml\"]");
@@ -670,35 +665,46 @@ impl Reader<'_> {
         addon_type
     }
 
-    fn version(&mut self, object: &Map<String, Value>) -> Option<semver::Version> {
+    fn version(&mut self, object: &Map<String, Value>) -> Option<Version> {
         let text = self.string(object, "version", true, "\"1.0.0\"")?;
-        match parse_version(&text) {
-            Ok(version) => {
-                let tag = version_tag(&version);
-                if tag.len() > 128 {
-                    self.error(
-                        "invalid-version",
-                        "version",
-                        format!(
-                            "`version` makes a tag of {} characters; OCI tags hold at most 128",
-                            tag.len()
-                        ),
-                        "shorten the pre-release or build part".to_string(),
-                    );
-                    return None;
-                }
-                Some(version)
-            }
-            Err(hint) => {
+        let version = match Version::parse(&text) {
+            Ok(version) => version,
+            Err(e) => {
                 self.error(
                     "invalid-version",
                     "version",
-                    format!("`version` \"{text}\" is not a semantic version"),
-                    hint,
+                    format!("`version` cannot be used: {e}"),
+                    e.hint(),
                 );
-                None
+                return None;
             }
+        };
+        match version.strictness() {
+            Strictness::Semver => {}
+            Strictness::Loose(why) => {
+                let finding = Finding::note(
+                    "version-not-semver",
+                    PACK_JSON,
+                    format!(
+                        "`version` \"{text}\" is not a strict semantic version ({why}); Palette accepts it, and packctl orders it as {}",
+                        version.ordered_as()
+                    ),
+                )
+                .field("version")
+                .at(self.index.value(&JsonPath::field("version")))
+                .hint("nothing to fix; write MAJOR.MINOR.PATCH if tools that need semantic versions read this pack");
+                self.findings.push(finding);
+            }
+            Strictness::Ambiguous(why) => self.warning(
+                "version-order-ambiguous",
+                "version",
+                format!(
+                    "`version` \"{text}\" does not order as a version: {why}, so it compares as text there and is never taken as the highest version"
+                ),
+                "use numbers between the dots, such as \"1.30.0\"".to_string(),
+            ),
         }
+        Some(version)
     }
 
     fn cloud_types(&mut self, object: &Map<String, Value>) -> Option<Vec<String>> {
@@ -733,11 +739,18 @@ impl Reader<'_> {
                 continue;
             };
             let lower = text.to_ascii_lowercase();
-            if !CLOUD_TYPES.contains(&lower.as_str()) {
+            if lower == SEED_VSPHERE {
+                self.warning(
+                    "seed-cloud-type",
+                    &path,
+                    format!("\"{text}\" in `cloudTypes` is the seed's name for vSphere; Palette's pack schema calls it \"vsphere\""),
+                    "write \"vsphere\"".to_string(),
+                );
+            } else if !CLOUD_TYPES.contains(&lower.as_str()) {
                 self.error(
                     "invalid-cloud-type",
                     &path,
-                    format!("\"{text}\" in `cloudTypes` is not a cloud type"),
+                    format!("\"{text}\" in `cloudTypes` is not a cloud type Palette's pack schema allows"),
                     format!("one of {}", quoted_list(&CLOUD_TYPES)),
                 );
                 ok = false;
@@ -752,6 +765,21 @@ impl Reader<'_> {
             out.push(text.clone());
         }
         ok.then_some(out)
+    }
+
+    /// `cloudType`, one cloud type, which Palette's pack schema also allows.
+    fn cloud_type(&mut self, object: &Map<String, Value>) {
+        let Some(text) = self.string(object, "cloudType", false, "\"all\"") else {
+            return;
+        };
+        if !CLOUD_TYPES.contains(&text.to_ascii_lowercase().as_str()) {
+            self.error(
+                "invalid-cloud-type",
+                "cloudType",
+                format!("`cloudType` \"{text}\" is not a cloud type Palette's pack schema allows"),
+                format!("one of {}", quoted_list(&CLOUD_TYPES)),
+            );
+        }
     }
 
     fn annotations(&mut self, object: &Map<String, Value>) -> Vec<(String, String)> {
@@ -790,17 +818,26 @@ impl Reader<'_> {
 
     fn eol(&mut self, object: &Map<String, Value>) -> Option<String> {
         let eol = self.string(object, "eol", false, "\"2028-04-30\"")?;
-        if is_valid_date(&eol) {
-            return Some(eol);
+        if eol.is_empty() || is_valid_date(&eol) {
+            // Palette's own packs write "" for "no end of life".
+            return (!eol.is_empty()).then_some(eol);
         }
-        self.error(
+        if eol.trim().is_empty() {
+            self.warning(
+                "blank-eol",
+                "eol",
+                "`eol` holds only blanks; it is read as no end-of-life date".to_string(),
+                "write \"\" or remove the field, or give a date as YYYY-MM-DD".to_string(),
+            );
+            return None;
+        }
+        self.warning(
             "invalid-eol",
             "eol",
-            format!("`eol` \"{eol}\" is not a date"),
-            "write a calendar date as YYYY-MM-DD, such as \"2028-04-30\", or remove the field"
-                .to_string(),
+            format!("`eol` \"{eol}\" is not a date; Palette shows it as written"),
+            "write a calendar date as YYYY-MM-DD, such as \"2028-04-30\"".to_string(),
         );
-        None
+        Some(eol)
     }
 
     fn paths(&mut self, object: &Map<String, Value>, field: &str, example: &str) -> Vec<String> {
@@ -918,14 +955,14 @@ impl Reader<'_> {
         let mut versions = [None, None];
         for (slot, key) in versions.iter_mut().zip(["minVersion", "maxVersion"]) {
             let Some(v) = text(self, key) else { continue };
-            if !v.is_empty() && semver::Version::parse(v.trim_start_matches('v')).is_err() {
+            let comparable = Version::parse(v.strip_prefix('v').unwrap_or(&v))
+                .is_ok_and(|version| version.is_numeric());
+            if !v.is_empty() && !comparable {
                 self.warning(
                     "invalid-version",
                     path.key(key),
-                    format!(
-                        "`{key}` \"{v}\" is not a semantic version, so Palette may not compare it"
-                    ),
-                    "write MAJOR.MINOR.PATCH, such as \"1.27.0\"".to_string(),
+                    format!("`{key}` \"{v}\" is not a version, so Palette may not compare it"),
+                    "write numbers between the dots, such as \"1.27.0\"".to_string(),
                 );
             }
             *slot = Some(v);
@@ -940,6 +977,21 @@ impl Reader<'_> {
                 format!("dependency type \"{k}\" is not one Palette knows"),
                 format!("one of {}", quoted_list(&DEPENDENCY_TYPES)),
             );
+        }
+        for (key, example) in [("layer", "\"k8s\""), ("type", "\"required\"")] {
+            if !map.contains_key(key) {
+                let finding = Finding::warning(
+                    "incomplete-constraint",
+                    PACK_JSON,
+                    format!(
+                        "`{path}` names no `{key}`, which Palette's pack schema requires of a dependency"
+                    ),
+                )
+                .field(path.to_string())
+                .at(self.index.value(path))
+                .hint(format!("add `\"{key}\": {example}`"));
+                self.findings.push(finding);
+            }
         }
         let Some(pack_name) = pack_name.filter(|n| !n.is_empty()) else {
             let finding = Finding::error(
@@ -964,7 +1016,7 @@ impl Reader<'_> {
     }
 
     fn resource(&mut self, path: &JsonPath, value: &Value) -> Option<Resource> {
-        const FIELDS: [&str; 2] = ["type", "minLimit"];
+        const FIELDS: [&str; 3] = ["type", "minLimit", "components"];
         let Value::Object(map) = value else {
             self.wrong_type(
                 path,
@@ -990,11 +1042,24 @@ impl Reader<'_> {
                 None
             }
         };
+        let components = match map.get("components") {
+            None => Vec::new(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .filter_map(|(i, entry)| self.component(&path.key("components").item(i), entry))
+                .collect(),
+            Some(other) => {
+                self.wrong_type(path.key("components"), "an array of objects", other, "[]");
+                Vec::new()
+            }
+        };
         match map.get("type") {
             Some(Value::String(kind)) if RESOURCE_TYPES.contains(&kind.as_str()) => {
                 Some(Resource {
                     kind: kind.clone(),
                     min_limit,
+                    components,
                 })
             }
             Some(Value::String(kind)) => {
@@ -1027,6 +1092,71 @@ impl Reader<'_> {
             }
         }
     }
+
+    fn component(&mut self, path: &JsonPath, value: &Value) -> Option<ResourceComponent> {
+        const FIELDS: [&str; 3] = [
+            "scheduleType",
+            "resourceRequestParamRef",
+            "replicaCountParamRef",
+        ];
+        let Value::Object(map) = value else {
+            self.wrong_type(path, "an object", value, "{\"scheduleType\": \"worker\"}");
+            return None;
+        };
+        for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+            self.unknown_key(&path.key(key), key, &FIELDS);
+        }
+        let mut text = |key: &str| match map.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.wrong_type(
+                    path.key(key),
+                    "a string",
+                    other,
+                    "\"charts.app.replicaCount\"",
+                );
+                None
+            }
+        };
+        let resource_request_param_ref = text("resourceRequestParamRef");
+        let replica_count_param_ref = text("replicaCountParamRef");
+        let schedule_type = match map.get("scheduleType") {
+            Some(Value::String(t)) if SCHEDULE_TYPES.contains(&t.as_str()) => t.clone(),
+            Some(Value::String(t)) => {
+                self.error(
+                    "invalid-constraint",
+                    path.key("scheduleType"),
+                    format!("schedule type \"{t}\" is not one Palette knows"),
+                    format!("one of {}", quoted_list(&SCHEDULE_TYPES)),
+                );
+                return None;
+            }
+            Some(other) => {
+                self.wrong_type(path.key("scheduleType"), "a string", other, "\"worker\"");
+                return None;
+            }
+            None => {
+                let finding = Finding::error(
+                    "invalid-constraint",
+                    PACK_JSON,
+                    format!("`{path}` names no `scheduleType`"),
+                )
+                .field(path.to_string())
+                .at(self.index.value(path))
+                .hint(format!(
+                    "add `\"scheduleType\"`: one of {}",
+                    quoted_list(&SCHEDULE_TYPES)
+                ));
+                self.findings.push(finding);
+                return None;
+            }
+        };
+        Some(ResourceComponent {
+            schedule_type,
+            resource_request_param_ref,
+            replica_count_param_ref,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -1044,31 +1174,6 @@ mod tests {
         assert_eq!(suggest_name("My Pack!"), "my-pack");
         assert_eq!(suggest_name("Prom__etheus"), "prom_etheus");
         assert!(is_valid_name(&suggest_name("  Weird -- Name ")));
-    }
-
-    #[test]
-    fn versions() {
-        assert!(parse_version("7.7.1908").is_ok());
-        assert!(parse_version("1.0.0-rc.1+build.5").is_ok());
-        assert_eq!(
-            parse_version("v1.2.3").unwrap_err(),
-            "drop the leading `v`: \"1.2.3\""
-        );
-        assert_eq!(
-            parse_version("1.2").unwrap_err(),
-            "write all three numbers: \"1.2.0\""
-        );
-        assert!(
-            parse_version("latest")
-                .unwrap_err()
-                .starts_with("use MAJOR.MINOR.PATCH")
-        );
-    }
-
-    #[test]
-    fn tags_replace_plus() {
-        let v = semver::Version::parse("1.2.3+k3s.1").unwrap();
-        assert_eq!(version_tag(&v), "1.2.3_k3s.1");
     }
 
     #[test]
@@ -1099,7 +1204,7 @@ mod tests {
         let mut findings = Vec::new();
         let meta = read(text, &mut findings).metadata.unwrap();
         let rules: Vec<_> = findings.iter().map(|f| f.rule).collect();
-        assert_eq!(rules, ["unknown-field", "unknown-field"]);
+        assert_eq!(rules, ["unknown-field", "unknown-field", "seed-cloud-type"]);
         assert_eq!(meta.layer, Layer::Os);
         assert_eq!(meta.tag(), "7.7.1908");
         assert_eq!(

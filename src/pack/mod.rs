@@ -21,8 +21,8 @@ pub use init::{InitOptions, init};
 pub use load::{MAX_PACK_JSON_BYTES, validate, validate_with};
 pub use metadata::{
     ADDON_TYPES, CLOUD_TYPES, Constraints, DEPENDENCY_TYPES, Dependency, Layer, PACK_JSON,
-    PackMetadata, RESOURCE_TYPES, Resource, is_valid_date, is_valid_name, parse_version,
-    suggest_name, version_tag,
+    PackMetadata, RESOURCE_TYPES, Resource, ResourceComponent, SCHEDULE_TYPES, SEED_VSPHERE,
+    is_valid_date, is_valid_name, suggest_name,
 };
 pub use presets::PRESETS_YAML;
 pub use schema::{MAX_SCHEMA_REGEX_BYTES, SCHEMA_YAML};
@@ -34,6 +34,8 @@ use std::path::{Path, PathBuf};
 pub const VALUES_YAML: &str = "values.yaml";
 /// The logo every pack has.
 pub const LOGO_PNG: &str = "logo.png";
+/// The readme Palette's pack repository asks every pack for.
+pub const README_MD: &str = "README.md";
 
 /// The most bytes of a YAML file (values.yaml or a manifest) validation reads; a larger one is
 /// refused from its size, before any of it is read.
@@ -154,12 +156,16 @@ pub struct Pack {
 impl Pack {
     /// Loads and validates the pack in `dir`.
     ///
-    /// On success it returns the pack and its warnings; on any error finding it returns
-    /// [`PackError::Invalid`] with every finding.
+    /// On success it returns the pack and its warnings (notes are left out: they are for
+    /// [`validate`]); on any error finding it returns [`PackError::Invalid`] with every finding.
     pub fn open(dir: &Path) -> Result<(Pack, Vec<Finding>), PackError> {
         let validation = validate(dir);
         match validation.pack {
-            Some(pack) => Ok((pack, validation.findings)),
+            Some(pack) => {
+                let mut warnings = validation.findings;
+                warnings.retain(|f| f.severity != Severity::Note);
+                Ok((pack, warnings))
+            }
             None => Err(PackError::Invalid {
                 dir: dir.to_path_buf(),
                 findings: validation.findings,
@@ -213,7 +219,19 @@ impl Validation {
 
     /// How many findings are warnings.
     pub fn warnings(&self) -> usize {
-        self.findings.len() - self.errors()
+        self.count(Severity::Warning)
+    }
+
+    /// How many findings are notes.
+    pub fn notes(&self) -> usize {
+        self.count(Severity::Note)
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 }
 

@@ -1,8 +1,8 @@
 //! Full references: `host[:port]/path[:tag][@digest]`, and `oci:PATH[:tag][@digest]`.
 
 use crate::artifact::Digest;
-use crate::reference::{ReferenceError, Selector, tag_version};
-use crate::store::{Location, is_valid_tag};
+use crate::reference::{ReferenceError, Selector, version_selector};
+use crate::store::Location;
 use std::fmt;
 
 /// A reference that names its store: a registry repository or an image layout folder.
@@ -90,14 +90,8 @@ fn split_selector(text: &str, name_and_rest: &str) -> Result<(String, Selector),
     };
     let selector = match (digest, tag) {
         (Some(d), _) => Selector::Digest(d),
-        (None, Some(tag)) if is_valid_tag(tag) => match tag_version(tag) {
-            Some(v) => Selector::Version(v),
-            None => Selector::Tag(tag.to_string()),
-        },
-        (None, Some(tag)) => match semver::Version::parse(tag) {
-            Ok(v) => Selector::Version(v),
-            Err(_) => return Err(err(format!("`{tag}` is not a valid tag"))),
-        },
+        (None, Some(tag)) => version_selector(tag)
+            .ok_or_else(|| err(format!("`{tag}` is neither a version nor a valid tag")))?,
         (None, None) => Selector::Highest,
     };
     Ok((name.to_string(), selector))
@@ -165,7 +159,7 @@ impl fmt::Display for FullRef {
         }
         match &self.selector {
             Selector::Highest => Ok(()),
-            Selector::Version(v) => write!(f, ":{}", crate::pack::version_tag(v)),
+            Selector::Version(v) => write!(f, ":{}", v.tag()),
             Selector::Tag(t) => write!(f, ":{t}"),
             Selector::Digest(d) => write!(f, "@{d}"),
         }

@@ -169,6 +169,18 @@ pub fn regex_escape(text: &str) -> String {
     out
 }
 
+/// Rewrites the pack.json in `dir` with `edit`, as pretty JSON.
+pub fn edit_pack_json(
+    dir: &Path,
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) {
+    let path = dir.join("pack.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(value.as_object_mut().unwrap());
+    std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+}
+
 /// What a folder holds: each file's bytes and executable bit, by relative path.
 pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, (Vec<u8>, bool)> {
     use std::os::unix::fs::PermissionsExt;

@@ -350,9 +350,9 @@ pub struct InitArgs {
     /// Profile layer
     #[arg(long, value_parser = layer_parser())]
     pub layer: Layer,
-    /// Pack version (semantic version, no leading `v`)
+    /// Pack version (no leading `v`; such as 1.0.0, or CalVer such as 26.02.0)
     #[arg(long, default_value = "1.0.0", value_parser = parse_version)]
-    pub version: semver::Version,
+    pub version: packctl::version::Version,
     /// Name shown in Palette [default: derived from --name]
     #[arg(long)]
     pub display_name: Option<String>,
@@ -398,8 +398,8 @@ fn parse_name(text: &str) -> Result<String, String> {
     })
 }
 
-fn parse_version(text: &str) -> Result<semver::Version, String> {
-    packctl::pack::parse_version(text)
+fn parse_version(text: &str) -> Result<packctl::version::Version, String> {
+    packctl::version::Version::parse(text).map_err(|e| format!("{e}; {}", e.hint()))
 }
 
 fn layer_parser() -> impl TypedValueParser<Value = Layer> {

@@ -15,6 +15,7 @@ struct Report<'a> {
     valid: bool,
     errors: usize,
     warnings: usize,
+    notes: usize,
     pack: Option<PackSummary>,
     findings: &'a [Finding],
 }
@@ -49,7 +50,11 @@ pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             validation.pack = None;
         }
     }
-    let (errors, warnings) = (validation.errors(), validation.warnings());
+    let (errors, warnings, notes) = (
+        validation.errors(),
+        validation.warnings(),
+        validation.notes(),
+    );
     let summary = validation.pack.as_ref().map(|pack| {
         let m = pack.metadata();
         PackSummary {
@@ -65,6 +70,7 @@ pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             valid: errors == 0,
             errors,
             warnings,
+            notes,
             pack: summary,
             findings: &validation.findings,
         })?;
@@ -72,13 +78,16 @@ pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         for finding in &validation.findings {
             printer.finding(finding)?;
         }
-        let counts = format!(
+        let mut counts = format!(
             "{} error{}, {} warning{}",
             errors,
             plural(errors),
             warnings,
             plural(warnings)
         );
+        if notes > 0 {
+            counts.push_str(&format!(", {notes} note{}", plural(notes)));
+        }
         match summary {
             Some(p) => {
                 printer.data(format_args!("valid: {} {} ({})", p.name, p.version, counts))?
