@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 fn fixture_key() -> PathBuf {
-    root().join("../shared/fixtures/cosign/cosign_generated_encrypted_empty_private.key")
+    root().join("testdata/cosign/cosign_generated_encrypted_empty_private.key")
 }
 
 /// Runs packctl with COSIGN_PASSWORD set.

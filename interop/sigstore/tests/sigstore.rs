@@ -21,7 +21,7 @@ use std::str::FromStr;
 /// The key the real cosign generated, with an empty password.
 fn cosign_fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/cosign/cosign_generated_encrypted_empty_private.key")
+        .join("../../testdata/cosign/cosign_generated_encrypted_empty_private.key")
 }
 
 fn sample(name: &str) -> PathBuf {
