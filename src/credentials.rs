@@ -92,7 +92,7 @@ pub fn config_path() -> Result<PathBuf, CredentialError> {
 /// The names credentials for `host` may be stored under, the normalised one first: the
 /// lowercase host, and the same host with and without the HTTPS default port `:443`.
 pub fn host_aliases(host: &str) -> Vec<String> {
-    let host = crate::store::normalize_host(host);
+    let host = crate::oci::normalize_host(host);
     let has_port = host.rsplit_once(':').is_some_and(|(name, port)| {
         !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':')
     }) && (!host.starts_with('[') || host.contains("]:"));

@@ -1,8 +1,9 @@
 //! The errors of packctl's operations, and the hints that say how to fix them.
 
-use crate::artifact::{ArtifactError, Digest};
+use crate::artifact::ArtifactError;
+use crate::oci::Digest;
+use crate::oci::ReferenceError;
 use crate::pack::{Finding, PackError};
-use crate::reference::ReferenceError;
 use crate::store::StoreError;
 use std::error::Error as StdError;
 use std::path::PathBuf;
@@ -115,7 +116,7 @@ pub enum Error {
         size: u64,
         /// How many layers it lists.
         layers: usize,
-        /// The cap, [`crate::artifact::MAX_MANIFEST_SIZE`].
+        /// The cap, [`crate::oci::MAX_MANIFEST_SIZE`].
         limit: u64,
     },
     /// A pack file changed after it was hashed, so the store refused what was sent.
@@ -220,6 +221,9 @@ pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
     }
     if let Some(e) = error.downcast_ref::<StoreError>() {
         return e.hint();
+    }
+    if let Some(e) = error.downcast_ref::<crate::oci::LocationError>() {
+        return crate::store::location_hint(e);
     }
     if let Some(e) = error.downcast_ref::<crate::sign::SignError>() {
         return e.hint();

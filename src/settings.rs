@@ -5,6 +5,7 @@
 //! Docker config.
 
 use crate::env::EnvVars;
+use crate::oci::LocationError;
 use crate::store::StoreError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -54,9 +55,11 @@ impl Settings {
             return Ok(Settings::default());
         };
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::BadLocation {
-                location: path.display().to_string(),
-                reason: format!("the packctl settings file is malformed: {e}"),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                StoreError::Location(LocationError::BadLocation {
+                    location: path.display().to_string(),
+                    reason: format!("the packctl settings file is malformed: {e}"),
+                })
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(source) => Err(StoreError::Io { path, source }),
@@ -65,9 +68,11 @@ impl Settings {
 
     /// Writes the settings atomically.
     pub fn save(&self) -> Result<PathBuf, StoreError> {
-        let path = path().ok_or_else(|| StoreError::BadLocation {
-            location: "(settings)".into(),
-            reason: "neither PACKCTL_CONFIG, XDG_CONFIG_HOME nor HOME is set".into(),
+        let path = path().ok_or_else(|| {
+            StoreError::Location(LocationError::BadLocation {
+                location: "(settings)".into(),
+                reason: "neither PACKCTL_CONFIG, XDG_CONFIG_HOME nor HOME is set".into(),
+            })
         })?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {

@@ -5,9 +5,8 @@
 mod common;
 
 use common::{Sandbox, require_tool, root, sample, tree};
-use packctl::artifact::{
-    self, BuildOptions, Descriptor, Digest, Format, Manifest, annotation, media_type,
-};
+use packctl::artifact::{self, BuildOptions, Format};
+use packctl::oci::{Descriptor, Digest, Manifest, annotation, media_type};
 use packctl::pack::Pack;
 use packctl::store::Layout;
 use std::fs;

@@ -6,7 +6,7 @@ mod common;
 use common::registry::Registry;
 use common::{Run, Sandbox, sample};
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
-use packctl::artifact::{Digest, Manifest};
+use packctl::oci::{Digest, Manifest};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

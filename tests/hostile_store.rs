@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Run, Sandbox, sample};
-use packctl::artifact::{Descriptor, Digest, Manifest, annotation, media_type};
+use packctl::oci::{Descriptor, Digest, Manifest, annotation, media_type};
 use packctl::store::Layout;
 use std::collections::BTreeSet;
 use std::fs;

@@ -90,10 +90,7 @@ fn push_pull_and_inspect_on_a_plain_registry() {
 
         // Independent clients see exactly what was pushed.
         let raw = skopeo_raw(&reference, &plain_flags());
-        assert_eq!(
-            packctl::artifact::Digest::of(raw.as_bytes()).as_str(),
-            digest
-        );
+        assert_eq!(packctl::oci::Digest::of(raw.as_bytes()).as_str(), digest);
         assert_eq!(
             skopeo_tags(&format!("{r}/spectro-packs/archive/{name}"), &plain_flags()),
             [tag]
@@ -183,7 +180,7 @@ fn push_rules_on_a_registry() {
     );
     let raw = skopeo_raw(&reference, &plain_flags());
     assert_eq!(
-        packctl::artifact::Digest::of(raw.as_bytes()).as_str(),
+        packctl::oci::Digest::of(raw.as_bytes()).as_str(),
         old,
         "the refused push moved the tag"
     );
@@ -201,7 +198,7 @@ fn push_rules_on_a_registry() {
     // Only the changed blob travels.
     assert!(forced.stderr.contains("1 blob sent"), "{}", forced.stderr);
     let raw = skopeo_raw(&reference, &plain_flags());
-    assert_eq!(packctl::artifact::Digest::of(raw.as_bytes()).as_str(), new);
+    assert_eq!(packctl::oci::Digest::of(raw.as_bytes()).as_str(), new);
 }
 
 #[test]
@@ -253,10 +250,7 @@ fn tags_and_deletion() {
         ["1.2.0_build.7", "candidate"]
     );
     let raw = skopeo_raw(&format!("{repo}:candidate"), &plain_flags());
-    assert_eq!(
-        packctl::artifact::Digest::of(raw.as_bytes()).as_str(),
-        digest
-    );
+    assert_eq!(packctl::oci::Digest::of(raw.as_bytes()).as_str(), digest);
 
     let missing = sandbox.run(["pack", "tag", "delete", "hello-manifests:nope", "-r", r]);
     assert_eq!(missing.code, 1);
@@ -360,7 +354,7 @@ fn login_push_pull_logout_on_a_tls_registry_with_basic_auth() {
     ];
     let raw = skopeo_raw(&reference, &flags);
     assert_eq!(
-        packctl::artifact::Digest::of(raw.as_bytes()).as_str(),
+        packctl::oci::Digest::of(raw.as_bytes()).as_str(),
         digest_of(&run.stdout)
     );
 

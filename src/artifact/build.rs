@@ -1,10 +1,10 @@
 //! Building the OCI artifact of a pack: blobs and the manifest, byte for byte reproducible.
 
 use super::cache::DigestCache;
-use super::digest::{Digest, digest_file};
-use super::manifest::{Descriptor, Manifest, annotation, media_type};
 use super::tarball::TarGzWriter;
 use super::{ArtifactError, Format};
+use crate::oci::digest::{Digest, digest_file};
+use crate::oci::manifest::{Descriptor, Manifest, annotation, media_type};
 use crate::pack::{Pack, PackFile, Part};
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};

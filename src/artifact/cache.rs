@@ -6,8 +6,8 @@
 //! within the same timestamp tick would go unseen. Only files of 1 MiB or more are cached:
 //! smaller ones hash faster than the cache is read.
 
-use super::digest::Digest;
 use crate::env::EnvVars;
+use crate::oci::digest::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;

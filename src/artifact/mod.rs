@@ -3,14 +3,10 @@
 
 mod build;
 pub mod cache;
-pub mod digest;
-pub mod manifest;
 mod tarball;
 pub mod unpack;
 
 pub use build::{Artifact, Blob, BlobSource, BuildOptions, archive_name, build, rfc3339};
-pub use digest::{Digest, DigestError};
-pub use manifest::{Descriptor, Index, MAX_MANIFEST_SIZE, Manifest, annotation, media_type};
 pub use tarball::{GZIP_LEVEL, TarGzDigests, TarGzWriter};
 
 use std::fmt;

@@ -5,7 +5,7 @@
 //! executable files and 0644 for other files. The gzip stream comes from zlib-rs at level 6
 //! with a 10-byte header that holds no name and no time (`1f 8b 08 00 00000000 00 ff`).
 
-use super::digest::{Digest, HashingWriter};
+use crate::oci::digest::{Digest, HashingWriter};
 use flate2::Compression;
 use flate2::GzBuilder;
 use flate2::write::GzEncoder;

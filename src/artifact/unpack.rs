@@ -4,8 +4,8 @@
 //! refused, and the bytes and entries unpacked are capped.
 
 use super::ArtifactError;
-use super::digest::{Digest, Hasher};
-use super::manifest::{Descriptor, Manifest, annotation, media_type};
+use crate::oci::digest::{Digest, Hasher};
+use crate::oci::manifest::{Descriptor, Manifest, annotation, media_type};
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -248,7 +248,7 @@ pub const MAX_TAR_ENTRIES: u64 = 100_000;
 pub const MAX_TAR_TRAILER: u64 = 1 << 20;
 
 /// The largest config blob packctl reads: pack.json, or `{}`.
-pub const MAX_CONFIG_SIZE: u64 = super::MAX_MANIFEST_SIZE;
+pub const MAX_CONFIG_SIZE: u64 = crate::oci::MAX_MANIFEST_SIZE;
 
 /// Caps on what a pull may fetch and write, checked before work starts where the manifest
 /// tells enough, and counted while tar layers unpack.

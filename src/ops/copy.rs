@@ -4,11 +4,11 @@
 use super::manage::signature_tags;
 use super::push::PushStatus;
 use super::{Located, Transfer, list, parse_manifest, resolve};
-use crate::artifact::digest::{CopyError, copy_verified};
-use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
+use crate::oci::Selector;
+use crate::oci::digest::{CopyError, copy_verified};
+use crate::oci::{Descriptor, Digest};
 use crate::progress::{SharedReporter, blob_progress};
-use crate::reference::Selector;
 use crate::store::{Source, Store};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;

@@ -1,10 +1,10 @@
 //! Inspecting a pack in a store: its manifest, its layers and, for structured packs, pack.json.
 
 use super::{parse_manifest, resolve};
-use crate::artifact::digest::copy_verified;
 use crate::artifact::unpack::{self, Encoding};
-use crate::artifact::{Digest, Manifest, media_type};
 use crate::error::Error;
+use crate::oci::digest::copy_verified;
+use crate::oci::{Digest, Manifest, media_type};
 use crate::store::Store;
 use serde::Serialize;
 

@@ -1,8 +1,8 @@
 //! Listing the packs of a store and their versions.
 
 use crate::error::Error;
-use crate::pack::is_valid_name;
-use crate::reference::tag_version;
+use crate::oci::is_valid_name;
+use crate::oci::tag_version;
 use crate::store::Store;
 use serde::Serialize;
 

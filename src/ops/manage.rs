@@ -1,9 +1,10 @@
 //! Tags and deletions: `pack tag add`, `pack tag delete` and `pack delete`.
 
 use super::{Located, parse_manifest, resolve};
-use crate::artifact::Digest;
 use crate::error::Error;
-use crate::store::{Store, StoreError, TagCondition, TagWrite, is_valid_tag};
+use crate::oci::Digest;
+use crate::oci::is_valid_tag;
+use crate::store::{Store, StoreError, TagCondition, TagWrite};
 use serde::Serialize;
 
 /// The result of adding a tag.

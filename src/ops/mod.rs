@@ -19,9 +19,9 @@ pub use manage::{Deleted, Tagged, delete, signature_tags, tag_add, tag_delete};
 pub use pull::{PullOptions, PullOutcome, pull};
 pub use push::{PushOptions, PushOutcome, PushStatus, build_pack, push, push_artifact};
 
-use crate::artifact::{Descriptor, Manifest, media_type};
 use crate::error::Error;
-use crate::reference::{PackRef, Selector, tag_version};
+use crate::oci::{Descriptor, Manifest, media_type};
+use crate::oci::{PackRef, Selector, tag_version};
 use crate::store::Store;
 use serde::Serialize;
 
@@ -86,7 +86,7 @@ impl Located {
     }
 
     /// What a full reference names in the store opened from its location.
-    pub fn full(reference: &crate::registry::FullRef) -> Located {
+    pub fn full(reference: &crate::oci::FullRef) -> Located {
         Located {
             repository: reference.repository.clone(),
             selector: reference.selector.clone(),
@@ -105,10 +105,10 @@ impl Located {
 }
 
 /// The highest version among the tags of a repository: the highest release, or the highest
-/// pre-release when there is no release (see [`crate::version::highest`]).
+/// pre-release when there is no release (see [`crate::oci::version::highest`]).
 pub(crate) async fn highest_tag(store: &Store, located: &Located) -> Result<String, Error> {
     let tags = store.tags(&located.repository).await?;
-    crate::version::highest(
+    crate::oci::version::highest(
         tags.into_iter()
             .filter_map(|t| tag_version(&t).map(|v| (v, t))),
     )

@@ -2,11 +2,11 @@
 //! unpack, validate, and only then rename the folder into place.
 
 use super::{Resolved, Transfer, parse_manifest, resolve};
-use crate::artifact::digest::{CopyError, copy_verified};
 use crate::artifact::unpack::{self, Encoding, Limits, MAX_CONFIG_SIZE, Plan, Step};
-use crate::artifact::{Descriptor, Digest, Manifest};
 use crate::env::EnvVars;
 use crate::error::Error;
+use crate::oci::digest::{CopyError, copy_verified};
+use crate::oci::{Descriptor, Digest, Manifest};
 use crate::pack::{Finding, validate};
 use crate::progress::{ProgressReader, SharedReporter, blob_progress};
 use crate::store::{Store, StoreError};

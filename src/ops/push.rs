@@ -1,10 +1,9 @@
 //! Pushing a pack: build its artifact, send the blobs the store lacks, then the manifest.
 
 use super::Transfer;
-use crate::artifact::{
-    self, Artifact, BlobSource, BuildOptions, Descriptor, Digest, MAX_MANIFEST_SIZE,
-};
+use crate::artifact::{self, Artifact, BlobSource, BuildOptions};
 use crate::error::Error;
+use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE};
 use crate::pack::{Finding, Ignored, Pack};
 use crate::progress::{SharedReporter, blob_progress};
 use crate::store::{Source, Store, StoreError, TagCondition, TagWrite};
@@ -253,7 +252,7 @@ async fn blame(source: &BlobSource, descriptor: &Descriptor, err: StoreError) ->
         return err.into();
     };
     let file = path.clone();
-    match tokio::task::spawn_blocking(move || artifact::digest::digest_file(&file)).await {
+    match tokio::task::spawn_blocking(move || crate::oci::digest::digest_file(&file)).await {
         Ok(Ok((digest, size))) if digest != descriptor.digest || size != descriptor.size => {
             Error::ChangedWhilePushed {
                 path: path.clone(),

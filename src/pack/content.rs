@@ -3,8 +3,8 @@
 
 use super::finding::{Finding, Position};
 use super::{InputLimits, PackFile, VALUES_YAML};
-use crate::registry::reference::{check_repository, is_host};
-use crate::store::is_valid_tag;
+use crate::oci::is_valid_tag;
+use crate::oci::{check_repository, is_host};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;

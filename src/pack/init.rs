@@ -18,7 +18,7 @@ pub struct InitOptions {
     /// The layer.
     pub layer: Layer,
     /// The version.
-    pub version: crate::version::Version,
+    pub version: crate::oci::version::Version,
     /// The display name; derived from the name when absent.
     pub display_name: Option<String>,
     /// The add-on type, for `addon` packs.

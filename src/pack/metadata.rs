@@ -2,7 +2,8 @@
 
 use super::finding::{Finding, Position};
 use super::json_index::{JsonIndex, JsonPath, MAX_REPORTED_DUPLICATES, shown_key};
-use crate::version::{Strictness, Version};
+use crate::oci::version::{Strictness, Version};
+use crate::oci::{is_valid_name, suggest_name};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
@@ -210,38 +211,6 @@ pub struct ResourceComponent {
     pub resource_request_param_ref: Option<String>,
     /// The value path of the replica count.
     pub replica_count_param_ref: Option<String>,
-}
-
-/// Whether `name` is usable as one OCI repository path component.
-pub fn is_valid_name(name: &str) -> bool {
-    // [a-z0-9]+([._-][a-z0-9]+)*
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !name.is_empty()
-        && name
-            .split(['.', '_', '-'])
-            .all(|part| !part.is_empty() && part.chars().all(alnum))
-}
-
-/// A name that passes [`is_valid_name`], derived from one that does not.
-pub fn suggest_name(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        let c = c.to_ascii_lowercase();
-        let after_separator = out.is_empty() || out.ends_with(['.', '_', '-']);
-        if c.is_ascii_lowercase() || c.is_ascii_digit() || (c.is_ascii() && !after_separator) {
-            // Keep `.`, `_` and `-`; turn anything else into `-`.
-            out.push(
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '-'
-                },
-            );
-        } else if !after_separator {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches(['.', '_', '-']).to_string()
 }
 
 /// Whether `text` is a calendar date written `YYYY-MM-DD`.
@@ -1162,19 +1131,6 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        for ok in ["prometheus", "a", "kube-prometheus-stack", "a.b_c-d", "x1"] {
-            assert!(is_valid_name(ok), "{ok}");
-        }
-        for bad in ["", "Prom", "a--b", "-a", "a-", "a b", "a/b", "a__b", "é"] {
-            assert!(!is_valid_name(bad), "{bad}");
-        }
-        assert_eq!(suggest_name("My Pack!"), "my-pack");
-        assert_eq!(suggest_name("Prom__etheus"), "prom_etheus");
-        assert!(is_valid_name(&suggest_name("  Weird -- Name ")));
-    }
 
     #[test]
     fn dates() {

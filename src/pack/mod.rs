@@ -22,7 +22,7 @@ pub use load::{MAX_PACK_JSON_BYTES, validate, validate_with};
 pub use metadata::{
     ADDON_TYPES, CLOUD_TYPES, Constraints, DEPENDENCY_TYPES, Dependency, Layer, PACK_JSON,
     PackMetadata, RESOURCE_TYPES, Resource, ResourceComponent, SCHEDULE_TYPES, SEED_VSPHERE,
-    is_valid_date, is_valid_name, suggest_name,
+    is_valid_date,
 };
 pub use presets::PRESETS_YAML;
 pub use schema::{MAX_SCHEMA_REGEX_BYTES, SCHEMA_YAML};

@@ -3,7 +3,8 @@
 
 use super::auth::{Challenge, Credential, Scope, Token, TokenResponse, parse_challenge};
 use super::tls::Trust;
-use crate::store::{RegistryErrorEntry, StoreError, is_certificate_error, normalize_host};
+use crate::oci::normalize_host;
+use crate::store::{RegistryErrorEntry, StoreError, is_certificate_error};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};

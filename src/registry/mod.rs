@@ -5,14 +5,12 @@
 
 pub mod auth;
 pub mod client;
-pub mod reference;
 pub mod tls;
 
 pub use auth::Credential;
 pub use client::{RetryPolicy, TransportOptions, is_loopback};
-pub use reference::FullRef;
 
-use crate::artifact::{Descriptor, Digest, MAX_MANIFEST_SIZE, Manifest, annotation, media_type};
+use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE, Manifest, annotation, media_type};
 use crate::progress::ProgressReader;
 use crate::store::{BoxReader, Source, Store, StoreError};
 use auth::Scope;

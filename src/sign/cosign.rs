@@ -1,7 +1,7 @@
 //! cosign's key-based signature format: a `sha256-<hex>.sig` tag beside the signed manifest,
 //! whose manifest has one `simplesigning` layer per signature.
 
-use crate::artifact::{Descriptor, Digest, Manifest, media_type};
+use crate::oci::{Descriptor, Digest, Manifest, media_type};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

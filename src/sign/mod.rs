@@ -4,9 +4,9 @@
 pub mod cosign;
 pub mod keys;
 
-use crate::artifact::digest::copy_verified;
-use crate::artifact::{Descriptor, Digest};
 use crate::error::Error;
+use crate::oci::digest::copy_verified;
+use crate::oci::{Descriptor, Digest};
 use crate::ops::{Located, parse_manifest, resolve};
 use crate::progress::Progress;
 use crate::store::{Source, Store, StoreError, TaggedManifest};
@@ -254,7 +254,7 @@ fn signature_manifest(layers: Vec<Descriptor>) -> TaggedManifest {
     let (manifest, config) = cosign::manifest(layers);
     let bytes = Bytes::from(manifest.to_canonical_json());
     let descriptor = Descriptor::new(
-        crate::artifact::media_type::MANIFEST,
+        crate::oci::media_type::MANIFEST,
         Digest::of(&bytes),
         bytes.len() as u64,
     );

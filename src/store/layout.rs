@@ -5,9 +5,10 @@
 //! `skopeo oci:` and zot read. Every write goes to a temporary file that is then renamed, a
 //! blob that is present is never rewritten, and index.json changes under a lock on the folder.
 
-use super::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest, is_valid_tag};
-use crate::artifact::digest::{CopyError, copy_verified};
-use crate::artifact::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
+use super::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest};
+use crate::oci::digest::{CopyError, copy_verified};
+use crate::oci::is_valid_tag;
+use crate::oci::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
 use bytes::Bytes;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -619,7 +620,7 @@ impl LayoutStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifact::media_type;
+    use crate::oci::media_type;
 
     #[tokio::test]
     async fn blobs_tags_and_index() {

@@ -10,10 +10,9 @@ pub use tags::{
     REGISTRY_SETTLE_MAX, REGISTRY_SETTLE_MIN, TagCondition, TagWrite, TaggedManifest,
 };
 
-use crate::artifact::{Descriptor, Digest};
+use crate::oci::{Descriptor, Digest, Location, LocationError, pack_repository};
 use crate::registry::{Credential, Progress, RegistryStore, RetryPolicy, TransportOptions};
 use bytes::Bytes;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use tokio::io::AsyncRead;
@@ -21,152 +20,12 @@ use tokio::io::AsyncRead;
 /// A blob being read.
 pub type BoxReader = Pin<Box<dyn AsyncRead + Send>>;
 
-/// The repository folder every pack lives under, as Palette expects in custom OCI registries.
-pub const PACK_NAMESPACE: &str = "spectro-packs/archive";
-
-/// The repository of a pack under a base path (`""` for none).
-pub fn pack_repository(base: &str, name: &str) -> String {
-    let base = base.trim_matches('/');
-    if base.is_empty() {
-        format!("{PACK_NAMESPACE}/{name}")
-    } else {
-        format!("{base}/{PACK_NAMESPACE}/{name}")
-    }
-}
-
-/// Whether `tag` is a valid OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn is_valid_tag(tag: &str) -> bool {
-    let mut chars = tag.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    first_ok
-        && tag.len() <= 128
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Where `-r/--registry-server` points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// `oci:PATH`: image layouts under a folder.
-    Layout(PathBuf),
-    /// `host[:port][/base/path]`: a registry.
-    Registry {
-        /// `host[:port]`.
-        host: String,
-        /// The base path, without slashes around it (`""` for none).
-        base: String,
-    },
-}
-
-/// The host part of a registry server, normalised once so that every comparison (credentials,
-/// TLS folders, where credentials may go) agrees: lowercase, as DNS names and the Docker
-/// config keys are compared.
-pub fn normalize_host(host: &str) -> String {
-    host.to_ascii_lowercase()
-}
-
-impl Location {
-    /// Parses `oci:PATH` or `host[:port][/base]` (also `https://host…`, which is the same).
-    ///
-    /// `oci://HOST…` (Helm's way to name a registry) and `http://HOST…` are refused rather
-    /// than taken for a folder or silently made HTTPS.
-    pub fn parse(text: &str) -> Result<Location, StoreError> {
-        let bad = |reason: &str| StoreError::BadLocation {
-            location: text.to_string(),
-            reason: reason.to_string(),
-        };
-        if let Some(rest) = text.strip_prefix("oci://") {
-            return Err(StoreError::UrlScheme {
-                location: text.to_string(),
-                reason: "`oci://` names a registry in Helm, but packctl takes the registry without a scheme".into(),
-                hint: format!(
-                    "write -r {rest} for the registry, or -r oci:./FOLDER for OCI image layouts in a folder"
-                ),
-            });
-        }
-        if let Some(path) = text.strip_prefix("oci:") {
-            if path.is_empty() {
-                return Err(bad("`oci:` needs a folder, such as `oci:./packs`"));
-            }
-            return Ok(Location::Layout(PathBuf::from(path)));
-        }
-        if let Some(rest) = strip_prefix_ignore_case(text, "http://") {
-            return Err(StoreError::UrlScheme {
-                location: text.to_string(),
-                reason: "packctl takes a registry as HOST[:PORT][/BASE], not as a URL, and chooses plain HTTP only with --plain-http".into(),
-                hint: format!(
-                    "write -r {} --plain-http for a registry without TLS",
-                    rest.trim_end_matches('/')
-                ),
-            });
-        }
-        let text_no_scheme = strip_prefix_ignore_case(text, "https://").unwrap_or(text);
-        let (host, base) = text_no_scheme
-            .split_once('/')
-            .unwrap_or((text_no_scheme, ""));
-        if host.is_empty() {
-            return Err(bad("it names no registry host"));
-        }
-        let base = base.trim_matches('/');
-        if base
-            .split('/')
-            .any(|part| part.is_empty() && !base.is_empty())
-        {
-            return Err(bad("its base path has an empty component"));
-        }
-        Ok(Location::Registry {
-            host: normalize_host(host),
-            base: base.to_string(),
-        })
-    }
-}
-
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    text.get(..prefix.len())
-        .filter(|head| head.eq_ignore_ascii_case(prefix))
-        .map(|_| &text[prefix.len()..])
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Layout(path) => write!(f, "oci:{}", path.display()),
-            Location::Registry { host, base } if base.is_empty() => f.write_str(host),
-            Location::Registry { host, base } => write!(f, "{host}/{base}"),
-        }
-    }
-}
-
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// `-r` is malformed.
-    #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
-    BadLocation {
-        /// What was given.
-        location: String,
-        /// Why it is refused.
-        reason: String,
-    },
-    /// `-r` is a URL with a scheme packctl does not take.
-    #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
-    UrlScheme {
-        /// What was given.
-        location: String,
-        /// Why it is refused.
-        reason: String,
-        /// What to write instead.
-        hint: String,
-    },
-    /// The store cannot be used yet.
-    #[error("{location} is not supported: {reason}")]
-    Unsupported {
-        /// The store.
-        location: String,
-        /// Why.
-        reason: String,
-    },
+    /// `-r` names no store.
+    #[error(transparent)]
+    Location(#[from] LocationError),
     /// A tag, manifest or blob does not exist.
     #[error("{reference} does not exist")]
     NotFound {
@@ -404,14 +263,21 @@ fn describe_errors(errors: &[RegistryErrorEntry], body: &str) -> String {
     format!(": {}", parts.join("; "))
 }
 
+/// How to fix a `-r` value that names no store.
+pub fn location_hint(error: &LocationError) -> Option<String> {
+    match error {
+        LocationError::BadLocation { .. } => {
+            Some("give `oci:PATH` for a folder, or `host[:port][/base/path]` for a registry".into())
+        }
+        LocationError::UrlScheme { hint, .. } => Some(hint.clone()),
+    }
+}
+
 impl StoreError {
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            StoreError::BadLocation { .. } => Some(
-                "give `oci:PATH` for a folder, or `host[:port][/base/path]` for a registry".into(),
-            ),
-            StoreError::UrlScheme { hint, .. } => Some(hint.clone()),
+            StoreError::Location(e) => location_hint(e),
             StoreError::NotLayout { .. } => Some(
                 "an `oci:` store holds one OCI image layout per repository (oci-layout, index.json and blobs/ as regular files); point -r at its root, or copy the pack again from a good source".into(),
             ),
@@ -772,58 +638,6 @@ impl Store {
                 .layout(repository)
                 .delete_tag(tag, &self.reference(repository, tag)),
             Store::Registry(r) => r.delete_tag(repository, tag).await,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations() {
-        assert_eq!(
-            Location::parse("oci:./packs").unwrap(),
-            Location::Layout("./packs".into())
-        );
-        assert_eq!(
-            Location::parse("registry.example.com:5000/team/a").unwrap(),
-            Location::Registry {
-                host: "registry.example.com:5000".into(),
-                base: "team/a".into()
-            }
-        );
-        assert!(Location::parse("oci:").is_err());
-        assert!(matches!(
-            Location::parse("oci://localhost:5000/team"),
-            Err(StoreError::UrlScheme { .. })
-        ));
-        assert!(matches!(
-            Location::parse("HTTP://registry.example.com"),
-            Err(StoreError::UrlScheme { .. })
-        ));
-        assert_eq!(
-            Location::parse("https://Registry.Example.com:443/Team").unwrap(),
-            Location::Registry {
-                host: "registry.example.com:443".into(),
-                base: "Team".into()
-            }
-        );
-        assert!(Location::parse("/x").is_err());
-        assert_eq!(pack_repository("", "hello"), "spectro-packs/archive/hello");
-        assert_eq!(
-            pack_repository("/team/", "hello"),
-            "team/spectro-packs/archive/hello"
-        );
-    }
-
-    #[test]
-    fn tags() {
-        for ok in ["1.0.0", "1.2.0_build.7", "_x", "A-b.c"] {
-            assert!(is_valid_tag(ok), "{ok}");
-        }
-        for bad in ["", ".x", "-x", "1.0.0+b", "a/b", &"x".repeat(129)] {
-            assert!(!is_valid_tag(bad), "{bad}");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! success that did not last.
 
 use super::{Source, Store, StoreError};
-use crate::artifact::{Descriptor, Digest};
+use crate::oci::{Descriptor, Digest};
 use crate::progress::Progress;
 use crate::registry::RegistryStore;
 use bytes::Bytes;

@@ -112,7 +112,7 @@ impl Fake {
 
     /// Seeds a blob.
     pub fn put_blob(&self, bytes: &[u8]) -> String {
-        let digest = packctl::artifact::Digest::of(bytes).to_string();
+        let digest = packctl::oci::Digest::of(bytes).to_string();
         self.state
             .lock()
             .unwrap()
@@ -129,7 +129,7 @@ impl Fake {
         media_type: &str,
         bytes: &[u8],
     ) -> String {
-        let digest = packctl::artifact::Digest::of(bytes).to_string();
+        let digest = packctl::oci::Digest::of(bytes).to_string();
         let mut s = self.state.lock().unwrap();
         s.manifests.insert(
             format!("{repository}@{digest}"),
@@ -445,7 +445,7 @@ fn manifests(
                     body.clone(),
                 );
             }
-            let digest = packctl::artifact::Digest::of(&body).to_string();
+            let digest = packctl::oci::Digest::of(&body).to_string();
             let media = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
@@ -572,7 +572,7 @@ fn uploads(
                 .find_map(|kv| kv.strip_prefix("digest="))
                 .unwrap_or("")
                 .replace("%3A", ":");
-            let actual = packctl::artifact::Digest::of(&data).to_string();
+            let actual = packctl::oci::Digest::of(&data).to_string();
             if actual != digest {
                 return error(
                     StatusCode::BAD_REQUEST,

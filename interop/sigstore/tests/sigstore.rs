@@ -4,11 +4,12 @@
 #[allow(dead_code)]
 mod registry;
 
+use packctl::oci::Location;
+use packctl::oci::PackRef;
 use packctl::ops::Located;
-use packctl::reference::PackRef;
 use packctl::registry::TransportOptions;
 use packctl::sign::{self, keys};
-use packctl::store::{Location, OpenOptions, Store};
+use packctl::store::{OpenOptions, Store};
 use registry::Registry;
 use sigstore::cosign::constraint::{Constraint, PrivateKeySigner};
 use sigstore::cosign::verification_constraint::{PublicKeyVerifier, VerificationConstraint};
@@ -48,7 +49,7 @@ fn store(registry: &Registry) -> Store {
     .unwrap()
 }
 
-async fn push(store: &Store, name: &str) -> packctl::artifact::Digest {
+async fn push(store: &Store, name: &str) -> packctl::oci::Digest {
     let reporter: packctl::progress::SharedReporter =
         std::sync::Arc::new(packctl::progress::Silent);
     packctl::ops::push(

@@ -352,7 +352,7 @@ pub struct InitArgs {
     pub layer: Layer,
     /// Pack version (no leading `v`; such as 1.0.0, or CalVer such as 26.02.0)
     #[arg(long, default_value = "1.0.0", value_parser = parse_version)]
-    pub version: packctl::version::Version,
+    pub version: packctl::oci::version::Version,
     /// Name shown in Palette [default: derived from --name]
     #[arg(long)]
     pub display_name: Option<String>,
@@ -385,10 +385,10 @@ pub struct CompletionArgs {
 }
 
 fn parse_name(text: &str) -> Result<String, String> {
-    if packctl::pack::is_valid_name(text) {
+    if packctl::oci::is_valid_name(text) {
         return Ok(text.to_string());
     }
-    let suggestion = packctl::pack::suggest_name(text);
+    let suggestion = packctl::oci::suggest_name(text);
     Err(if suggestion.is_empty() {
         "use lowercase letters and digits separated by `.`, `_` or `-`".to_string()
     } else {
@@ -398,8 +398,8 @@ fn parse_name(text: &str) -> Result<String, String> {
     })
 }
 
-fn parse_version(text: &str) -> Result<packctl::version::Version, String> {
-    packctl::version::Version::parse(text).map_err(|e| format!("{e}; {}", e.hint()))
+fn parse_version(text: &str) -> Result<packctl::oci::version::Version, String> {
+    packctl::oci::version::Version::parse(text).map_err(|e| format!("{e}; {}", e.hint()))
 }
 
 fn layer_parser() -> impl TypedValueParser<Value = Layer> {

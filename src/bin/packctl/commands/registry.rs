@@ -5,9 +5,9 @@ use crate::commands::{block_on, transport};
 use crate::printer::Printer;
 use anyhow::Context;
 use packctl::credentials::{self, Stored};
+use packctl::oci::Location;
 use packctl::registry::{Credential, RegistryStore, RetryPolicy};
 use packctl::settings::{DefaultRegistry, Settings};
-use packctl::store::Location;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 

@@ -3,8 +3,8 @@
 use crate::cli::CopyArgs;
 use crate::commands::{block_on, human_bytes, open, transport};
 use crate::printer::Printer;
+use packctl::oci::PackRef;
 use packctl::ops::{CopyOptions, CopyWhat, PushStatus, copy};
-use packctl::reference::PackRef;
 use std::process::ExitCode;
 
 pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {

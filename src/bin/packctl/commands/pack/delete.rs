@@ -8,10 +8,9 @@ use std::process::ExitCode;
 
 pub fn run(args: DeleteArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (store, located) = locate(&args.reference, &args.store)?;
-    if located.tag().is_none() && matches!(located.selector, packctl::reference::Selector::Highest)
-    {
+    if located.tag().is_none() && matches!(located.selector, packctl::oci::Selector::Highest) {
         anyhow::bail!(packctl::error::Error::Reference(
-            packctl::reference::ReferenceError {
+            packctl::oci::ReferenceError {
                 reference: args.reference.clone(),
                 reason: "it names no version; write NAME:VERSION or NAME@sha256:…".into(),
             }

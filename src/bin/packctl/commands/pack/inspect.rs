@@ -3,7 +3,7 @@
 use crate::cli::InspectArgs;
 use crate::commands::{block_on, human_bytes, locate};
 use crate::printer::Printer;
-use packctl::artifact::annotation;
+use packctl::oci::annotation;
 use packctl::ops::inspect;
 use std::process::ExitCode;
 

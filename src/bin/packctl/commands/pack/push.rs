@@ -27,7 +27,7 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     if let Some(key) = key {
         let located = packctl::ops::Located {
             repository: outcome.repository.clone(),
-            selector: packctl::reference::Selector::Digest(outcome.digest.clone()),
+            selector: packctl::oci::Selector::Digest(outcome.digest.clone()),
             name: outcome.reference.clone(),
         };
         let signed = block_on(packctl::sign::sign(&store, &located, &key))??;

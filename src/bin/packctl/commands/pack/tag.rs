@@ -29,7 +29,7 @@ pub fn delete(args: TagDeleteArgs, printer: Printer) -> anyhow::Result<ExitCode>
     let (store, located) = locate(&args.reference, &args.store)?;
     let Some(tag) = located.tag() else {
         anyhow::bail!(packctl::error::Error::Reference(
-            packctl::reference::ReferenceError {
+            packctl::oci::ReferenceError {
                 reference: args.reference.clone(),
                 reason: "it names no tag; write NAME:TAG".into(),
             }

@@ -1,8 +1,9 @@
 //! Full references: `host[:port]/path[:tag][@digest]`, and `oci:PATH[:tag][@digest]`.
 
-use crate::artifact::Digest;
-use crate::reference::{ReferenceError, Selector, version_selector};
-use crate::store::Location;
+use super::digest::Digest;
+use super::location::Location;
+use super::name::normalize_host;
+use super::reference::{ReferenceError, Selector, version_selector};
 use std::fmt;
 
 /// A reference that names its store: a registry repository or an image layout folder.
@@ -141,7 +142,7 @@ impl FullRef {
             check_repository(path).map_err(err)?;
             Ok(FullRef {
                 location: Location::Registry {
-                    host: crate::store::normalize_host(host),
+                    host: normalize_host(host),
                     base: String::new(),
                 },
                 repository: path.to_string(),

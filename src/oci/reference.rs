@@ -1,15 +1,15 @@
 //! Naming a pack in a store: `NAME`, `NAME:VERSION` or `NAME@DIGEST`.
 
-use crate::artifact::Digest;
-use crate::pack::is_valid_name;
-use crate::version::Version;
+use super::digest::Digest;
+use super::name::{is_valid_name, is_valid_tag};
+use super::version::Version;
 use std::fmt;
 use std::str::FromStr;
 
 /// Which version of a pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// The highest version among the tags (see [`crate::version::highest`]).
+    /// The highest version among the tags (see [`crate::oci::version::highest`]).
     Highest,
     /// A version (its tag has `_` for `+`).
     Version(Version),
@@ -62,7 +62,7 @@ pub fn version_selector(text: &str) -> Option<Selector> {
     {
         return Some(Selector::Version(v));
     }
-    crate::store::is_valid_tag(text).then(|| Selector::Tag(text.to_string()))
+    is_valid_tag(text).then(|| Selector::Tag(text.to_string()))
 }
 
 impl FromStr for PackRef {

@@ -1,0 +1,157 @@
+//! Where `-r/--registry-server` points: `oci:PATH` or `host[:port][/base/path]`.
+
+use super::name::normalize_host;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Why a `-r/--registry-server` value names no store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    /// Not a registry server nor `oci:PATH`.
+    #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
+    BadLocation {
+        /// What was given.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// A URL scheme packctl does not take (`oci://`, `http://`).
+    #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
+    UrlScheme {
+        /// What was given.
+        location: String,
+        /// Why.
+        reason: String,
+        /// What to write instead.
+        hint: String,
+    },
+}
+
+/// Where `-r/--registry-server` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `oci:PATH`: image layouts under a folder.
+    Layout(PathBuf),
+    /// `host[:port][/base/path]`: a registry.
+    Registry {
+        /// `host[:port]`.
+        host: String,
+        /// The base path, without slashes around it (`""` for none).
+        base: String,
+    },
+}
+
+impl Location {
+    /// Parses `oci:PATH` or `host[:port][/base]` (also `https://host…`, which is the same).
+    ///
+    /// `oci://HOST…` (Helm's way to name a registry) and `http://HOST…` are refused rather
+    /// than taken for a folder or silently made HTTPS.
+    pub fn parse(text: &str) -> Result<Location, LocationError> {
+        let bad = |reason: &str| LocationError::BadLocation {
+            location: text.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(rest) = text.strip_prefix("oci://") {
+            return Err(LocationError::UrlScheme {
+                location: text.to_string(),
+                reason: "`oci://` names a registry in Helm, but packctl takes the registry without a scheme".into(),
+                hint: format!(
+                    "write -r {rest} for the registry, or -r oci:./FOLDER for OCI image layouts in a folder"
+                ),
+            });
+        }
+        if let Some(path) = text.strip_prefix("oci:") {
+            if path.is_empty() {
+                return Err(bad("`oci:` needs a folder, such as `oci:./packs`"));
+            }
+            return Ok(Location::Layout(PathBuf::from(path)));
+        }
+        if let Some(rest) = strip_prefix_ignore_case(text, "http://") {
+            return Err(LocationError::UrlScheme {
+                location: text.to_string(),
+                reason: "packctl takes a registry as HOST[:PORT][/BASE], not as a URL, and chooses plain HTTP only with --plain-http".into(),
+                hint: format!(
+                    "write -r {} --plain-http for a registry without TLS",
+                    rest.trim_end_matches('/')
+                ),
+            });
+        }
+        let text_no_scheme = strip_prefix_ignore_case(text, "https://").unwrap_or(text);
+        let (host, base) = text_no_scheme
+            .split_once('/')
+            .unwrap_or((text_no_scheme, ""));
+        if host.is_empty() {
+            return Err(bad("it names no registry host"));
+        }
+        let base = base.trim_matches('/');
+        if base
+            .split('/')
+            .any(|part| part.is_empty() && !base.is_empty())
+        {
+            return Err(bad("its base path has an empty component"));
+        }
+        Ok(Location::Registry {
+            host: normalize_host(host),
+            base: base.to_string(),
+        })
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &text[prefix.len()..])
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Layout(path) => write!(f, "oci:{}", path.display()),
+            Location::Registry { host, base } if base.is_empty() => f.write_str(host),
+            Location::Registry { host, base } => write!(f, "{host}/{base}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::pack_repository;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse("oci:./packs").unwrap(),
+            Location::Layout("./packs".into())
+        );
+        assert_eq!(
+            Location::parse("registry.example.com:5000/team/a").unwrap(),
+            Location::Registry {
+                host: "registry.example.com:5000".into(),
+                base: "team/a".into()
+            }
+        );
+        assert!(Location::parse("oci:").is_err());
+        assert!(matches!(
+            Location::parse("oci://localhost:5000/team"),
+            Err(LocationError::UrlScheme { .. })
+        ));
+        assert!(matches!(
+            Location::parse("HTTP://registry.example.com"),
+            Err(LocationError::UrlScheme { .. })
+        ));
+        assert_eq!(
+            Location::parse("https://Registry.Example.com:443/Team").unwrap(),
+            Location::Registry {
+                host: "registry.example.com:443".into(),
+                base: "Team".into()
+            }
+        );
+        assert!(Location::parse("/x").is_err());
+        assert_eq!(pack_repository("", "hello"), "spectro-packs/archive/hello");
+        assert_eq!(
+            pack_repository("/team/", "hello"),
+            "team/spectro-packs/archive/hello"
+        );
+    }
+}
