@@ -228,7 +228,7 @@ pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
     if let Some(e) = error.downcast_ref::<crate::sign::SignError>() {
         return e.hint();
     }
-    if let Some(e) = error.downcast_ref::<crate::credentials::CredentialError>() {
+    if let Some(e) = error.downcast_ref::<crate::auth::CredentialError>() {
         return e.hint();
     }
     None

@@ -7,7 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
-pub mod credentials;
+pub mod auth;
 pub mod env;
 pub mod error;
 pub mod oci;

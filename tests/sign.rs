@@ -179,7 +179,6 @@ fn registry_store(registry: &Registry) -> Store {
             base: String::new(),
         },
         &OpenOptions {
-            credential: Some(Default::default()),
             ..OpenOptions::default()
         },
     )

@@ -1,8 +1,9 @@
 //! Checking that the images a pack lists under `pack.content.images` exist in their
 //! registries, as Palette's pack pipeline does before it publishes a pack.
 
+use crate::auth::{Credential, CredentialSource};
 use crate::pack::{DEFAULT_REGISTRY, Finding, ListedImage, VALUES_YAML};
-use crate::registry::{Credential, RegistryStore, RetryPolicy, TransportOptions};
+use crate::registry::{RegistryStore, RetryPolicy, TransportOptions};
 use crate::store::StoreError;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ pub struct ImageCheckOptions {
     pub retry: RetryPolicy,
     /// How many images to look up at once ([`IMAGE_CHECK_CONCURRENCY`]).
     pub concurrency: usize,
+    /// Where each registry's credential comes from; anonymous by default.
+    pub credentials: Arc<dyn CredentialSource>,
 }
 
 impl Default for ImageCheckOptions {
@@ -40,6 +43,7 @@ impl Default for ImageCheckOptions {
             transport: TransportOptions::default(),
             retry: RetryPolicy::default(),
             concurrency: IMAGE_CHECK_CONCURRENCY,
+            credentials: Arc::new(Credential::Anonymous),
         }
     }
 }
@@ -209,7 +213,10 @@ fn open_registry(registry: &str, options: &ImageCheckOptions) -> Result<Registry
     };
     let mut credential = Credential::Anonymous;
     for name in credential_hosts {
-        credential = crate::credentials::lookup(name).map_err(|e| error_chain(&e))?;
+        credential = options
+            .credentials
+            .credential(name)
+            .map_err(|e| error_chain(&e))?;
         if !matches!(credential, Credential::Anonymous) {
             break;
         }

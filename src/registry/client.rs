@@ -1,8 +1,9 @@
 //! The HTTP side of the registry API: TLS and plain-HTTP choice, authentication on demand,
 //! bounded retries with backoff, and registry errors kept as typed data.
 
-use super::auth::{Challenge, Credential, Scope, Token, TokenResponse, parse_challenge};
 use super::tls::Trust;
+use super::token::{Challenge, Scope, Token, TokenResponse, parse_challenge};
+use crate::auth::Credential;
 use crate::oci::normalize_host;
 use crate::store::{RegistryErrorEntry, StoreError, is_certificate_error};
 use base64::Engine as _;

@@ -3,17 +3,16 @@
 //!
 //! [`Store`]: crate::store::Store
 
-pub mod auth;
 pub mod client;
 pub mod tls;
+pub mod token;
 
-pub use auth::Credential;
 pub use client::{RetryPolicy, TransportOptions, is_loopback};
 
+use crate::auth::Credential;
 use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE, Manifest, annotation, media_type};
 use crate::progress::ProgressReader;
 use crate::store::{BoxReader, Source, Store, StoreError};
-use auth::Scope;
 use bytes::Bytes;
 use client::{BodyError, Client, Clock, GuardedBody};
 use futures_util::StreamExt;
@@ -21,6 +20,7 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LINK,
 use reqwest::{Response, StatusCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use token::Scope;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::{ReaderStream, StreamReader};
 

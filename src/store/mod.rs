@@ -10,11 +10,13 @@ pub use tags::{
     REGISTRY_SETTLE_MAX, REGISTRY_SETTLE_MIN, TagCondition, TagWrite, TaggedManifest,
 };
 
+use crate::auth::{Credential, CredentialSource};
 use crate::oci::{Descriptor, Digest, Location, LocationError, pack_repository};
-use crate::registry::{Credential, Progress, RegistryStore, RetryPolicy, TransportOptions};
+use crate::registry::{Progress, RegistryStore, RetryPolicy, TransportOptions};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use tokio::io::AsyncRead;
 
 /// A blob being read.
@@ -181,7 +183,7 @@ pub enum StoreError {
         registry: String,
         /// The cause.
         #[source]
-        source: crate::credentials::CredentialError,
+        source: crate::auth::CredentialError,
     },
     /// The registry does not list its repositories.
     #[error("{registry} does not list its repositories")]
@@ -432,14 +434,25 @@ impl Source<'_> {
 }
 
 /// How to open a registry store.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct OpenOptions {
     /// TLS and plain-HTTP settings.
     pub transport: TransportOptions,
-    /// The credential; `None` looks it up in the Docker config.
-    pub credential: Option<Credential>,
+    /// Where the registry's credential comes from; anonymous by default (the command line
+    /// reads the Docker config, [`crate::auth::DockerConfig`]).
+    pub credentials: Arc<dyn CredentialSource>,
     /// Retries of failed requests.
     pub retry: RetryPolicy,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            transport: TransportOptions::default(),
+            credentials: Arc::new(Credential::Anonymous),
+            retry: RetryPolicy::default(),
+        }
+    }
 }
 
 /// A place artifacts live.
@@ -457,15 +470,12 @@ impl Store {
         match location {
             Location::Layout(path) => Ok(Store::Layout(LayoutStore::new(path))),
             Location::Registry { host, base } => {
-                let credential = match &options.credential {
-                    Some(c) => c.clone(),
-                    None => crate::credentials::lookup(host).map_err(|source| {
-                        StoreError::Credentials {
-                            registry: host.clone(),
-                            source,
-                        }
-                    })?,
-                };
+                let credential = options.credentials.credential(host).map_err(|source| {
+                    StoreError::Credentials {
+                        registry: host.clone(),
+                        source,
+                    }
+                })?;
                 Ok(Store::Registry(RegistryStore::new(
                     host,
                     base,

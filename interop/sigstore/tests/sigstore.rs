@@ -42,7 +42,6 @@ fn store(registry: &Registry) -> Store {
                 plain_http: true,
                 ..TransportOptions::default()
             },
-            credential: Some(Default::default()),
             ..OpenOptions::default()
         },
     )

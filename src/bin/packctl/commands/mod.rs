@@ -12,6 +12,7 @@ use crate::cli::{
 use crate::printer::Printer;
 use anyhow::Context;
 use packctl::artifact::{BuildOptions, Format, rfc3339};
+use packctl::auth::{Credential, CredentialSource, DockerConfig};
 use packctl::env::EnvVars;
 use packctl::oci::FullRef;
 use packctl::oci::Location;
@@ -23,6 +24,7 @@ use packctl::store::{OpenOptions, Store};
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -107,10 +109,19 @@ fn certs_dirs() -> Vec<PathBuf> {
         return std::env::split_paths(&dirs).collect();
     }
     let mut dirs = vec![PathBuf::from("/etc/docker/certs.d")];
-    if let Ok(docker) = packctl::credentials::config_dir() {
-        dirs.push(docker.join("certs.d"));
+    if let Ok(docker) = DockerConfig::from_env() {
+        dirs.push(docker.dir().join("certs.d"));
     }
     dirs
+}
+
+/// Where registry credentials come from: the Docker config, or none when there is no folder
+/// for one (neither DOCKER_CONFIG nor HOME is set).
+pub fn credentials() -> Arc<dyn CredentialSource> {
+    match DockerConfig::from_env() {
+        Ok(config) => Arc::new(config),
+        Err(_) => Arc::new(Credential::Anonymous),
+    }
 }
 
 /// Transport options from the command line.
@@ -128,6 +139,7 @@ pub fn transport(args: &TransportArgs) -> TransportOptions {
 pub fn open(server: &str, transport: TransportOptions) -> anyhow::Result<Store> {
     let options = OpenOptions {
         transport,
+        credentials: credentials(),
         ..OpenOptions::default()
     };
     Ok(Store::open(&Location::parse(server)?, &options)?)
@@ -158,6 +170,7 @@ pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Locat
             &full.location,
             &OpenOptions {
                 transport: transport(&args.transport),
+                credentials: credentials(),
                 ..OpenOptions::default()
             },
         )?;

@@ -4,9 +4,10 @@ use crate::cli::{LoginArgs, LogoutArgs};
 use crate::commands::{block_on, transport};
 use crate::printer::Printer;
 use anyhow::Context;
-use packctl::credentials::{self, Stored};
+use packctl::auth::Credential;
+use packctl::auth::{DockerConfig, Stored};
 use packctl::oci::Location;
-use packctl::registry::{Credential, RegistryStore, RetryPolicy};
+use packctl::registry::{RegistryStore, RetryPolicy};
 use packctl::settings::{DefaultRegistry, Settings};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -95,7 +96,7 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         RetryPolicy::default(),
     )?;
     block_on(store.check_login())??;
-    let stored = credentials::store(&host, &username, &password)?;
+    let stored = DockerConfig::from_env()?.store(&host, &username, &password)?;
     let where_ = match &stored {
         Stored::Helper(helper) => format!("the credential helper docker-credential-{helper}"),
         Stored::ConfigFile(path) => path.display().to_string(),
@@ -138,7 +139,7 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
 
 pub fn logout(args: LogoutArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (host, _) = split_server(&args.server)?;
-    let removed = credentials::erase(&host)?;
+    let removed = DockerConfig::from_env()?.erase(&host)?;
     if removed {
         printer.status(format_args!("Removed the credentials for {host}"));
     } else {

@@ -40,6 +40,7 @@ pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         let images = content_images(&args.dir, &InputLimits::default());
         let options = ImageCheckOptions {
             transport: transport(&args.transport),
+            credentials: crate::commands::credentials(),
             ..ImageCheckOptions::default()
         };
         let checks = block_on(check_images(&images, &options))??;

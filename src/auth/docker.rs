@@ -2,8 +2,8 @@
 //! (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), with its `auths`, `credHelpers`
 //! and `credsStore`.
 
+use super::{Credential, CredentialSource};
 use crate::env::EnvVars;
-use crate::registry::Credential;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -73,20 +73,77 @@ impl CredentialError {
     }
 }
 
-/// The folder of the Docker config.
-pub fn config_dir() -> Result<PathBuf, CredentialError> {
-    if let Some(dir) = std::env::var_os(EnvVars::DOCKER_CONFIG).filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    std::env::var_os(EnvVars::HOME)
-        .filter(|h| !h.is_empty())
-        .map(|home| PathBuf::from(home).join(".docker"))
-        .ok_or(CredentialError::NoConfigDir)
+/// A Docker config folder: `config.json`, and the `certs.d` folder beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerConfig {
+    dir: PathBuf,
 }
 
-/// The Docker config file.
-pub fn config_path() -> Result<PathBuf, CredentialError> {
-    Ok(config_dir()?.join("config.json"))
+impl DockerConfig {
+    /// The Docker config in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> DockerConfig {
+        DockerConfig { dir: dir.into() }
+    }
+
+    /// The Docker config Docker itself would use: `$DOCKER_CONFIG`, else `~/.docker`.
+    pub fn from_env() -> Result<DockerConfig, CredentialError> {
+        if let Some(dir) = std::env::var_os(EnvVars::DOCKER_CONFIG).filter(|d| !d.is_empty()) {
+            return Ok(DockerConfig::new(dir));
+        }
+        std::env::var_os(EnvVars::HOME)
+            .filter(|h| !h.is_empty())
+            .map(|home| DockerConfig::new(PathBuf::from(home).join(".docker")))
+            .ok_or(CredentialError::NoConfigDir)
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The config file, `config.json`.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+
+    /// The credential for a registry host, or [`Credential::Anonymous`] when none is
+    /// configured.
+    ///
+    /// The host is compared without case and with or without `:443` (see [`host_aliases`]).
+    /// A credential helper runs as a subprocess: call this off the async threads.
+    pub fn lookup(&self, host: &str) -> Result<Credential, CredentialError> {
+        for alias in host_aliases(host) {
+            match lookup_exact(&self.path(), &alias)? {
+                Credential::Anonymous => continue,
+                found => return Ok(found),
+            }
+        }
+        Ok(Credential::Anonymous)
+    }
+
+    /// Saves credentials for `host` where `oras login` would: the configured helper, else
+    /// `auths`.
+    ///
+    /// The config is read and written under a lock, so parallel logins all keep their entries.
+    pub fn store(
+        &self,
+        host: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Stored, CredentialError> {
+        store(&self.path(), host, username, password)
+    }
+
+    /// Removes credentials for `host`; `false` when there were none.
+    pub fn erase(&self, host: &str) -> Result<bool, CredentialError> {
+        erase(&self.path(), host)
+    }
+}
+
+impl CredentialSource for DockerConfig {
+    fn credential(&self, host: &str) -> Result<Credential, CredentialError> {
+        self.lookup(host)
+    }
 }
 
 /// The names credentials for `host` may be stored under, the normalised one first: the
@@ -105,26 +162,9 @@ pub fn host_aliases(host: &str) -> Vec<String> {
     aliases
 }
 
-/// The credential for a registry host, or [`Credential::Anonymous`] when none is configured.
-///
-/// The host is compared without case and with or without `:443` (see [`host_aliases`]).
-pub fn lookup(host: &str) -> Result<Credential, CredentialError> {
-    for alias in host_aliases(host) {
-        match lookup_exact(&alias)? {
-            Credential::Anonymous => continue,
-            found => return Ok(found),
-        }
-    }
-    Ok(Credential::Anonymous)
-}
-
-fn lookup_exact(host: &str) -> Result<Credential, CredentialError> {
+fn lookup_exact(path: &Path, host: &str) -> Result<Credential, CredentialError> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
-    let path = match config_path() {
-        Ok(p) => p,
-        Err(CredentialError::NoConfigDir) => return Ok(Credential::Anonymous),
-        Err(e) => return Err(e),
-    };
+    let path = path.to_path_buf();
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credential::Anonymous),
@@ -340,11 +380,13 @@ fn write_config(path: &Path, config: &Map<String, Value>) -> Result<(), Credenti
     Ok(())
 }
 
-/// Saves credentials for `host` where `oras login` would: the configured helper, else `auths`.
-///
-/// The config is read and written under a lock, so parallel logins all keep their entries.
-pub fn store(host: &str, username: &str, password: &str) -> Result<Stored, CredentialError> {
-    let path = config_path()?;
+fn store(
+    path: &Path,
+    host: &str,
+    username: &str,
+    password: &str,
+) -> Result<Stored, CredentialError> {
+    let path = path.to_path_buf();
     let _lock = ConfigLock::acquire(&path)?;
     let mut config = read_config(&path)?;
     if let Some(helper) = helper_for(&config, host) {
@@ -368,9 +410,8 @@ pub fn store(host: &str, username: &str, password: &str) -> Result<Stored, Crede
     Ok(Stored::ConfigFile(path))
 }
 
-/// Removes credentials for `host`; `false` when there were none.
-pub fn erase(host: &str) -> Result<bool, CredentialError> {
-    let path = config_path()?;
+fn erase(path: &Path, host: &str) -> Result<bool, CredentialError> {
+    let path = path.to_path_buf();
     let _lock = ConfigLock::acquire(&path)?;
     let mut config = read_config(&path)?;
     if let Some(helper) = helper_for(&config, host) {

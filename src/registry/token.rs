@@ -2,36 +2,7 @@
 //! tokens, cached per scope until shortly before they expire.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::time::{Duration, Instant};
-
-/// What a user authenticates with.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub enum Credential {
-    /// No credentials.
-    #[default]
-    Anonymous,
-    /// A user name and password (or access token used as one).
-    Basic {
-        /// The user name.
-        username: String,
-        /// The password.
-        password: String,
-    },
-    /// An OAuth2 refresh token (`identitytoken` in the Docker config).
-    IdentityToken(String),
-}
-
-impl fmt::Debug for Credential {
-    // Never print a secret, not even in debug output.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Anonymous => f.write_str("Anonymous"),
-            Credential::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
-            Credential::IdentityToken(_) => f.write_str("IdentityToken(***)"),
-        }
-    }
-}
 
 /// How a registry asks clients to authenticate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,14 +231,5 @@ mod tests {
             short.is_fresh(),
             "a one-second token is usable for half a second"
         );
-    }
-
-    #[test]
-    fn secrets_stay_out_of_debug_output() {
-        let c = Credential::Basic {
-            username: "u".into(),
-            password: "hunter2".into(),
-        };
-        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }
