@@ -1,10 +1,10 @@
 //! The errors of packctl's operations, and the hints that say how to fix them.
 
 use crate::artifact::ArtifactError;
+use crate::content::StoreError;
 use crate::oci::Digest;
 use crate::oci::ReferenceError;
 use crate::pack::{Finding, PackError};
-use crate::store::StoreError;
 use std::error::Error as StdError;
 use std::path::PathBuf;
 
@@ -223,7 +223,7 @@ pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
         return e.hint();
     }
     if let Some(e) = error.downcast_ref::<crate::oci::LocationError>() {
-        return crate::store::location_hint(e);
+        return crate::content::location_hint(e);
     }
     if let Some(e) = error.downcast_ref::<crate::sign::SignError>() {
         return e.hint();

@@ -8,6 +8,7 @@
 
 pub mod artifact;
 pub mod auth;
+pub mod content;
 pub mod env;
 pub mod error;
 pub mod oci;

@@ -4,9 +4,9 @@
 //! `~/.config/packctl/config.json`, and never holds a secret: credentials stay in the
 //! Docker config.
 
+use crate::content::StoreError;
 use crate::env::EnvVars;
 use crate::oci::LocationError;
-use crate::store::StoreError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

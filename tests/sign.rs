@@ -5,10 +5,11 @@ mod common;
 
 use common::registry::Registry;
 use common::{Sandbox, root, sample, tree};
+use packctl::content::Source;
 use packctl::oci::Location;
 use packctl::oci::{Descriptor, Digest, Manifest};
 use packctl::sign::cosign;
-use packctl::store::{OpenOptions, Source, Store};
+use packctl::store::{OpenOptions, Store};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -4,12 +4,13 @@
 use super::manage::signature_tags;
 use super::push::PushStatus;
 use super::{Located, Transfer, list, parse_manifest, resolve};
+use crate::content::Source;
 use crate::error::Error;
 use crate::oci::Selector;
 use crate::oci::digest::{CopyError, copy_verified};
 use crate::oci::{Descriptor, Digest};
 use crate::progress::{SharedReporter, blob_progress};
-use crate::store::{Source, Store};
+use crate::store::Store;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -172,8 +173,8 @@ async fn copy_one(
         .chain(&manifest.layers)
         .filter(|d| seen.insert(d.digest.clone()))
         .collect();
-    let source = Source::Store {
-        store: from,
+    let source = Source::Blobs {
+        from,
         repository: source_repository,
     };
     let results: Vec<(bool, u64)> = futures_util::stream::iter(blobs)
@@ -225,14 +226,14 @@ async fn blame(
     from: &Store,
     source_repository: &str,
     blob: &Descriptor,
-    err: crate::store::StoreError,
+    err: crate::content::StoreError,
 ) -> Error {
     let reader = match from.open_blob(source_repository, blob).await {
         Ok(reader) => reader,
         Err(source_err) => return source_err.into(),
     };
     match copy_verified(reader, &mut tokio::io::sink(), &blob.digest, blob.size).await {
-        Err(CopyError::Content(reason)) => crate::store::StoreError::Damaged {
+        Err(CopyError::Content(reason)) => crate::content::StoreError::Damaged {
             location: from.location(source_repository),
             digest: blob.digest.clone(),
             reason,

@@ -2,9 +2,9 @@
 //! registries, as Palette's pack pipeline does before it publishes a pack.
 
 use crate::auth::{Credential, CredentialSource};
+use crate::content::StoreError;
 use crate::pack::{DEFAULT_REGISTRY, Finding, ListedImage, VALUES_YAML};
 use crate::registry::{RegistryStore, RetryPolicy, TransportOptions};
-use crate::store::StoreError;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,10 +1,11 @@
 //! Tags and deletions: `pack tag add`, `pack tag delete` and `pack delete`.
 
 use super::{Located, parse_manifest, resolve};
+use crate::content::{StoreError, TagCondition, TagWrite};
 use crate::error::Error;
 use crate::oci::Digest;
 use crate::oci::is_valid_tag;
-use crate::store::{Store, StoreError, TagCondition, TagWrite};
+use crate::store::Store;
 use serde::Serialize;
 
 /// The result of adding a tag.

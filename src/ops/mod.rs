@@ -148,7 +148,7 @@ pub async fn resolve(store: &Store, located: &Located) -> Result<Resolved, Error
     };
     let reference = store.reference(&repository, &tag);
     let descriptor = store.resolve(&repository, &tag).await?.ok_or_else(|| {
-        crate::store::StoreError::NotFound {
+        crate::content::StoreError::NotFound {
             reference: reference.clone(),
         }
     })?;

@@ -3,13 +3,14 @@
 
 use super::{Resolved, Transfer, parse_manifest, resolve};
 use crate::artifact::unpack::{self, Encoding, Limits, MAX_CONFIG_SIZE, Plan, Step};
+use crate::content::StoreError;
 use crate::env::EnvVars;
 use crate::error::Error;
 use crate::oci::digest::{CopyError, copy_verified};
 use crate::oci::{Descriptor, Digest, Manifest};
 use crate::pack::{Finding, validate};
 use crate::progress::{ProgressReader, SharedReporter, blob_progress};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};

@@ -2,11 +2,12 @@
 
 use super::Transfer;
 use crate::artifact::{self, Artifact, BlobSource, BuildOptions};
+use crate::content::{Source, StoreError, TagCondition, TagWrite};
 use crate::error::Error;
 use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE};
 use crate::pack::{Finding, Ignored, Pack};
 use crate::progress::{SharedReporter, blob_progress};
-use crate::store::{Source, Store, StoreError, TagCondition, TagWrite};
+use crate::store::Store;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;

@@ -4,8 +4,8 @@
 use super::tls::Trust;
 use super::token::{Challenge, Scope, Token, TokenResponse, parse_challenge};
 use crate::auth::Credential;
+use crate::content::{RegistryErrorEntry, StoreError, is_certificate_error};
 use crate::oci::normalize_host;
-use crate::store::{RegistryErrorEntry, StoreError, is_certificate_error};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};

@@ -1,7 +1,6 @@
-//! Registries: full references, authentication, transport, and the registry [`Store`]
-//! implementation of the OCI distribution API.
-//!
-//! [`Store`]: crate::store::Store
+//! Registries: the OCI distribution API over HTTP, with authentication challenges and tokens,
+//! TLS, retries and stall timeouts. It knows nothing of the `oci:` layout or of the store
+//! that puts the two behind one type.
 
 pub mod client;
 pub mod tls;
@@ -10,9 +9,9 @@ pub mod token;
 pub use client::{RetryPolicy, TransportOptions, is_loopback};
 
 use crate::auth::Credential;
+use crate::content::{BoxReader, Source, StoreError};
 use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE, Manifest, annotation, media_type};
 use crate::progress::ProgressReader;
-use crate::store::{BoxReader, Source, Store, StoreError};
 use bytes::Bytes;
 use client::{BodyError, Client, Clock, GuardedBody};
 use futures_util::StreamExt;
@@ -345,11 +344,11 @@ impl RegistryStore {
             return Ok(false);
         }
         let mut session = None;
-        if let Source::Store {
-            store: Store::Registry(from),
+        if let Source::Blobs {
+            from,
             repository: from_repository,
         } = source
-            && from.host() == self.host()
+            && from.registry_host() == Some(self.host())
             && *from_repository != repository
         {
             match self.mount(repository, descriptor, from_repository).await? {

@@ -4,12 +4,13 @@
 pub mod cosign;
 pub mod keys;
 
+use crate::content::{Source, StoreError, TaggedManifest};
 use crate::error::Error;
 use crate::oci::digest::copy_verified;
 use crate::oci::{Descriptor, Digest};
 use crate::ops::{Located, parse_manifest, resolve};
 use crate::progress::Progress;
-use crate::store::{Source, Store, StoreError, TaggedManifest};
+use crate::store::Store;
 use base64::Engine as _;
 use bytes::Bytes;
 use p256::ecdsa::signature::{Signer, Verifier};

@@ -5,7 +5,7 @@
 //! `skopeo oci:` and zot read. Every write goes to a temporary file that is then renamed, a
 //! blob that is present is never rewritten, and index.json changes under a lock on the folder.
 
-use super::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest};
+use crate::content::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest};
 use crate::oci::digest::{CopyError, copy_verified};
 use crate::oci::is_valid_tag;
 use crate::oci::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};

@@ -6,8 +6,9 @@
 //! finds another pack there fails (or, for signatures, merges again) instead of reporting a
 //! success that did not last.
 
-use super::{Source, Store, StoreError};
-use crate::oci::{Descriptor, Digest};
+use super::Store;
+use crate::content::{Source, StoreError, TagCondition, TagWrite, TaggedManifest};
+use crate::oci::Descriptor;
 use crate::progress::Progress;
 use crate::registry::RegistryStore;
 use bytes::Bytes;
@@ -31,54 +32,6 @@ pub const MAX_MERGE_ROUNDS: usize = 10;
 pub const MANIFEST_BLOB_RETRIES: u32 = 4;
 /// The wait before the first such retry; each next wait is twice as long.
 pub const MANIFEST_BLOB_RETRY_WAIT: Duration = Duration::from_millis(100);
-
-/// What a tag must hold for a conditional write to go ahead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TagCondition {
-    /// Whatever it holds, or nothing.
-    Any,
-    /// The tag must not exist.
-    Absent,
-    /// The tag must still point at this manifest.
-    Is(Digest),
-}
-
-impl TagCondition {
-    /// Whether a tag that points at `current` (`None`: absent) may be written.
-    pub fn allows(&self, current: Option<&Digest>) -> bool {
-        match self {
-            TagCondition::Any => true,
-            TagCondition::Absent => current.is_none(),
-            TagCondition::Is(expected) => current == Some(expected),
-        }
-    }
-}
-
-/// What a conditional tag write did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TagWrite {
-    /// The tag now points at the manifest.
-    Written {
-        /// What it pointed at before.
-        previous: Option<Digest>,
-    },
-    /// The tag held something the condition refuses; nothing changed.
-    Refused {
-        /// What it points at.
-        current: Option<Digest>,
-    },
-}
-
-/// A manifest to put under a tag in place of what the tag points at.
-#[derive(Debug, Clone)]
-pub struct TaggedManifest {
-    /// Its descriptor.
-    pub descriptor: Descriptor,
-    /// Its bytes.
-    pub bytes: Bytes,
-    /// Small blobs it names that must be stored first (a config).
-    pub blobs: Vec<(Descriptor, Bytes)>,
-}
 
 /// How long to wait before reading back a tag written after a read that took `gap`.
 fn settle_time(gap: Duration) -> Duration {
@@ -214,6 +167,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oci::Digest;
 
     #[test]
     fn conditions_and_settle_times() {
