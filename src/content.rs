@@ -31,6 +31,7 @@ pub trait BlobReader: Send + Sync {
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// `-r` names no store.
     #[error(transparent)]
@@ -109,7 +110,7 @@ pub enum StoreError {
         registry: String,
         /// The cause.
         #[source]
-        source: crate::registry::tls::TlsError,
+        source: TlsError,
     },
     /// A registry redirected to another host, which refused access.
     #[error("{registry} redirected to {target}, which answered {status}")]
@@ -146,7 +147,7 @@ pub enum StoreError {
         size: u64,
         /// The last failure.
         #[source]
-        source: crate::registry::client::BodyError,
+        source: BodyError,
     },
     /// TLS or HTTP cannot be set up.
     #[error("cannot connect to {registry}: {reason}")]
@@ -272,89 +273,6 @@ fn describe_errors(errors: &[RegistryErrorEntry], body: &str) -> String {
     format!(": {}", parts.join("; "))
 }
 
-/// How to fix a `-r` value that names no store.
-pub fn location_hint(error: &LocationError) -> Option<String> {
-    match error {
-        LocationError::BadLocation { .. } => {
-            Some("give `oci:PATH` for a folder, or `host[:port][/base/path]` for a registry".into())
-        }
-        LocationError::UrlScheme { hint, .. } => Some(hint.clone()),
-    }
-}
-
-impl StoreError {
-    /// How to fix it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            StoreError::Location(e) => location_hint(e),
-            StoreError::NotLayout { .. } => Some(
-                "an `oci:` store holds one OCI image layout per repository (oci-layout, index.json and blobs/ as regular files); point -r at its root, or copy the pack again from a good source".into(),
-            ),
-            StoreError::NotFound { .. } => {
-                Some("check the name and version; `packctl pack ls` lists what is there".into())
-            }
-            StoreError::InvalidTag { .. } => Some(
-                "tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
-                    .into(),
-            ),
-            StoreError::Damaged { .. } => {
-                Some("the store's copy is damaged or was tampered with; push the pack again".into())
-            }
-            StoreError::UntrustedCertificate { given: true, registry, .. } => Some(format!(
-                "the certificate {registry} shows is neither one of the certificates given (--ca-file, certs.d/{registry}/*.crt) nor signed by them, or does not name {registry} or is out of date; check `openssl s_client -connect {registry} -showcerts`, or skip verification with -i"
-            )),
-            StoreError::UntrustedCertificate { .. } => Some(
-                "the registry's TLS certificate is not trusted: give its CA (or the self-signed certificate itself) with --ca-file PEM, or put it in certs.d/HOST/ca.crt, or skip verification with -i"
-                    .into(),
-            ),
-            StoreError::TlsSetup { .. } => Some(
-                "--ca-file and certs.d/HOST/*.crt take PEM certificates (the registry's CA or its own certificate); certs.d/HOST/client.cert and client.key take a PEM client certificate and key"
-                    .into(),
-            ),
-            StoreError::RedirectRefused { registry, .. } => Some(format!(
-                "packctl sends the credentials of {registry} to {registry} only, so the host it redirects to must accept the redirect as it is (a signed URL); ask the registry's operator"
-            )),
-            StoreError::PlainHttpToHttps { .. } => Some(
-                "drop --plain-http (and plainHttp from a saved default registry): this registry has TLS".into(),
-            ),
-            StoreError::Stalled { .. }
-            | StoreError::Interrupted { source: crate::registry::client::BodyError::Stalled(_), .. } => Some(format!(
-                "the registry or the network is stuck, and packctl retried; try again later, or raise {} (seconds) for a slow link",
-                crate::env::EnvVars::PACKCTL_STALL_TIMEOUT
-            )),
-            StoreError::Interrupted { .. } => Some(
-                "the connection kept breaking, and packctl resumed the download as often as its retries allow; try again later".into(),
-            ),
-            StoreError::Connect { source, .. } if is_certificate_error(source) => Some(
-                "the registry's TLS certificate is not trusted: give its CA with --ca-file CA.pem (or put it in certs.d/HOST/ca.crt), or skip verification with -i"
-                    .into(),
-            ),
-            StoreError::Connect { .. } => Some(
-                "check the host and port; a registry without TLS needs --plain-http (loopback hosts fall back to HTTP by themselves)"
-                    .into(),
-            ),
-            StoreError::Unauthorized { registry, anonymous: true, .. } => {
-                Some(format!("log in first: packctl registry login {registry}"))
-            }
-            StoreError::Unauthorized { registry, .. } => Some(format!(
-                "check the user name and password; packctl registry login {registry} replaces them"
-            )),
-            StoreError::Registry { status, errors, registry, .. } => registry_hint(*status, errors, registry),
-            StoreError::Credentials { source, .. } => source.hint(),
-            StoreError::NoCatalog { .. } => Some(
-                "this registry (ECR and GHCR among them) keeps its catalog private; name the pack with -n NAME".into(),
-            ),
-            StoreError::TagRace { .. } => Some(
-                "two writers pushed this tag at the same time and the other one won (a registry cannot refuse a tag write atomically); `packctl pack inspect` shows what it holds; push again, with -f to replace it".into(),
-            ),
-            StoreError::TagContended { .. } => {
-                Some("other writers changed it at the same time; run the command again".into())
-            }
-            _ => None,
-        }
-    }
-}
-
 /// Whether a connection failed on the server's certificate.
 pub fn is_certificate_error(error: &reqwest::Error) -> bool {
     let mut source: Option<&dyn std::error::Error> = Some(error);
@@ -371,44 +289,9 @@ pub fn is_certificate_error(error: &reqwest::Error) -> bool {
     false
 }
 
-fn registry_hint(status: u16, errors: &[RegistryErrorEntry], registry: &str) -> Option<String> {
-    let has = |code: &str| errors.iter().any(|e| e.code == code);
-    let text = errors
-        .iter()
-        .map(|e| format!("{} {}", e.code, e.message).to_lowercase())
-        .collect::<String>();
-    if text.contains("immutable") || (has("TAG_INVALID") && text.contains("already exists")) {
-        return Some(
-            "the registry keeps this tag immutable and will not overwrite it, even with -f; push a new version".into(),
-        );
-    }
-    if has("NAME_UNKNOWN") {
-        return Some(format!(
-            "the repository does not exist, and {registry} does not create it on push: on ECR run `aws ecr create-repository --repository-name REPOSITORY`; on Harbor create the project (the first path component) first"
-        ));
-    }
-    if has("DENIED") || status == 403 {
-        return Some(
-            "the account has no permission for this repository; ask its owner for access".into(),
-        );
-    }
-    if has("UNSUPPORTED") || status == 405 {
-        return Some(
-            "the registry does not allow this operation; for deletions the distribution registry needs storage.delete.enabled: true"
-                .into(),
-        );
-    }
-    if has("MANIFEST_BLOB_UNKNOWN") || has("BLOB_UNKNOWN") {
-        return Some("the registry lacks a blob the manifest names; push again".into());
-    }
-    if status >= 500 {
-        return Some("the registry failed; packctl retried with backoff; try again later".into());
-    }
-    None
-}
-
 /// Where a blob being stored comes from; it can be opened again for a retry.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Source<'a> {
     /// A file.
     File(&'a Path),
@@ -442,6 +325,7 @@ impl Source<'_> {
 
 /// What a tag must hold for a conditional write to go ahead.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TagCondition {
     /// Whatever it holds, or nothing.
     Any,
@@ -464,6 +348,7 @@ impl TagCondition {
 
 /// What a conditional tag write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TagWrite {
     /// The tag now points at the manifest.
     Written {
@@ -486,4 +371,42 @@ pub struct TaggedManifest {
     pub bytes: Bytes,
     /// Small blobs it names that must be stored first (a config).
     pub blobs: Vec<(Descriptor, Bytes)>,
+}
+
+/// Why the TLS set-up cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A certificate or key file cannot be read.
+    #[error("cannot read `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file holds no usable certificate or key.
+    #[error("`{}` {reason}", path.display())]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// rustls refused the configuration.
+    #[error("cannot set up TLS")]
+    Config(#[source] rustls::Error),
+}
+
+/// Why a response body could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The connection broke.
+    #[error("the connection broke")]
+    Broken(#[source] reqwest::Error),
+    /// Less than the registry client's minimum came in a whole stall-timeout window.
+    #[error("no progress for {} s", .0.as_secs())]
+    Stalled(std::time::Duration),
 }

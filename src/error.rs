@@ -1,15 +1,16 @@
-//! The errors of packctl's operations, and the hints that say how to fix them.
+//! The errors of packctl's operations: typed data (paths, references, digests, what the
+//! registry said) for a program to match on; the command line renders them with its hints.
 
 use crate::artifact::ArtifactError;
 use crate::content::StoreError;
 use crate::oci::Digest;
 use crate::oci::ReferenceError;
 use crate::pack::{Finding, PackError};
-use std::error::Error as StdError;
 use std::path::PathBuf;
 
 /// Why an operation (push, pull, inspect, …) failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The pack folder is invalid or cannot be written.
     #[error(transparent)]
@@ -140,64 +141,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// How to fix it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Pack(e) => e.hint(),
-            Error::Store(e) => e.hint(),
-            Error::Artifact(ArtifactError::Limit {
-                what: "unpacked bytes",
-                ..
-            }) => Some(format!(
-                "if you trust the artifact, raise the cap: {}=N packctl pack pull …",
-                crate::env::EnvVars::PACKCTL_MAX_UNPACKED_BYTES
-            )),
-            Error::Artifact(_) => Some(
-                "the artifact is damaged or was not made for packs; nothing was written".into(),
-            ),
-            Error::Reference(_) => Some("write NAME, NAME:VERSION or NAME@sha256:…".into()),
-            Error::Sign(e) => e.hint(),
-            Error::TagExists { .. } => Some(
-                "pass -f to overwrite it, or raise `version` in pack.json to push a new version"
-                    .into(),
-            ),
-            Error::NoVersions { .. } => Some("`packctl pack ls` lists the packs there".into()),
-            Error::TargetExists { .. } => {
-                Some("choose a new folder, or remove the existing one first".into())
-            }
-            Error::BadManifest { .. } => None,
-            Error::PullLimit {
-                reference, setting, ..
-            } => Some(format!(
-                "if you trust {reference}, raise the cap: {setting}=N packctl pack pull …"
-            )),
-            Error::BadConfig { .. } => Some(
-                "the artifact was not made by packctl or `oras push`, or was changed since; nothing was written"
-                    .into(),
-            ),
-            // A transport failure has its own hint (a stall, a broken connection).
-            Error::ConfigUnreadable { source, .. } => source.hint().or_else(|| {
-                Some(
-                    "the store lacks the config blob or holds a damaged copy; push the pack again"
-                        .into(),
-                )
-            }),
-            Error::PulledInvalid { .. } => Some(
-                "pass --no-validate to write it anyway, and `packctl pack validate` it there"
-                    .into(),
-            ),
-            Error::BadEpoch { .. } => Some("unset it, or set it to `date +%s` output".into()),
-            Error::ChangedWhilePushed { .. } => Some(
-                "something wrote to the pack folder during the push; push again once nothing does (the tag was not moved)".into(),
-            ),
-            Error::Io { .. } => None,
-            Error::ManifestTooLarge { .. } => Some(
-                "every file is a layer: put many small files in a folder named in `ansibleRoles` (packed as one layer), or push with --format archive (one layer for the whole pack); nothing was uploaded"
-                    .into(),
-            ),
-        }
-    }
-
     /// The findings that go with the error, for packs that are invalid.
     pub fn findings(&self) -> &[Finding] {
         match self {
@@ -206,30 +149,4 @@ impl Error {
             _ => &[],
         }
     }
-}
-
-/// A hint that says how to fix `error`, when the library has one for it.
-///
-/// The command line calls this on each error of a chain, so a hint attached to a cause deep
-/// inside still reaches the user.
-pub fn hint(error: &(dyn StdError + 'static)) -> Option<String> {
-    if let Some(e) = error.downcast_ref::<Error>() {
-        return e.hint();
-    }
-    if let Some(e) = error.downcast_ref::<PackError>() {
-        return e.hint();
-    }
-    if let Some(e) = error.downcast_ref::<StoreError>() {
-        return e.hint();
-    }
-    if let Some(e) = error.downcast_ref::<crate::oci::LocationError>() {
-        return crate::content::location_hint(e);
-    }
-    if let Some(e) = error.downcast_ref::<crate::sign::SignError>() {
-        return e.hint();
-    }
-    if let Some(e) = error.downcast_ref::<crate::auth::CredentialError>() {
-        return e.hint();
-    }
-    None
 }

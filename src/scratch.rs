@@ -211,6 +211,21 @@ pub fn file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     tempfile::Builder::new().prefix(&prefix).tempfile_in(dir)
 }
 
+/// Writes `bytes` to `path` through a temporary file in the same folder, flushed to disk and
+/// renamed over `path`: a reader sees the old content or the new, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut tmp = file_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A new temporary folder in `dir` (which must exist), removed when dropped unless kept.
 pub fn dir_in(dir: &Path) -> io::Result<tempfile::TempDir> {
     let prefix = prepare(dir, HIDDEN_PREFIX);

@@ -17,13 +17,12 @@ const SAMPLES: [&str; 3] = ["golden-centos-aws", "hello-chart", "hello-manifests
 
 fn build(dir: &Path, format: Format) -> artifact::Artifact {
     let (pack, _) = Pack::open(dir).unwrap();
-    artifact::build(
-        &pack,
-        &BuildOptions {
-            format,
-            created: None,
-        },
-    )
+    artifact::build(&pack, &{
+        let mut options = BuildOptions::default();
+        options.format = format;
+        options.created = None;
+        options
+    })
     .unwrap()
 }
 
@@ -31,6 +30,7 @@ fn format_name(format: Format) -> &'static str {
     match format {
         Format::Structured => "structured",
         Format::Archive => "archive",
+        _ => unreachable!("a format the test does not know"),
     }
 }
 
@@ -941,9 +941,10 @@ async fn unpacking_is_capped() {
     c.tag(layers);
     let store =
         packctl::store::Store::Layout(packctl::store::LayoutStore::new(dir.path().join("store")));
-    let options = PullOptions {
-        limits: Limits::new(16 * 1024, 100),
-        ..PullOptions::default()
+    let options = {
+        let mut options = PullOptions::default();
+        options.limits = Limits::new(16 * 1024, 100);
+        options
     };
     let target = dir.path().join("out");
     let located = packctl::ops::Located::pack(&store, &"bomb:1.0.0".parse().unwrap());

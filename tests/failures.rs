@@ -195,6 +195,7 @@ fn credentials_never_follow_a_redirect_to_another_host() {
             .map(|b| match &b.source {
                 packctl::artifact::BlobSource::File(p) => fs::read(p).unwrap(),
                 packctl::artifact::BlobSource::Bytes(b) => b.to_vec(),
+                _ => unreachable!("a blob source the test does not know"),
             })
             .collect()
     };

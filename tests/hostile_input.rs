@@ -147,11 +147,12 @@ fn large_well_formed_yaml_is_valid() {
 #[test]
 fn yaml_over_a_limit_is_too_large_not_invalid() {
     let sandbox = Sandbox::new();
-    let limits = InputLimits {
-        max_yaml_documents: 10,
-        max_yaml_nodes: 1_000,
-        max_yaml_depth: 8,
-        ..InputLimits::default()
+    let limits = {
+        let mut options = InputLimits::default();
+        options.max_yaml_documents = 10;
+        options.max_yaml_nodes = 1_000;
+        options.max_yaml_depth = 8;
+        options
     };
     let check = |name: &str, file: &str, text: String, needle: &str| {
         let dir = sandbox.copy(&sample("hello-manifests"), name);
@@ -309,9 +310,10 @@ fn a_chart_that_decompresses_past_the_cap_is_too_large() {
     )
     .unwrap();
     assert_eq!(rules(&dir), [], "under the default cap it is a chart");
-    let limits = InputLimits {
-        max_chart_unpacked_bytes: 1 << 20,
-        ..InputLimits::default()
+    let limits = {
+        let mut options = InputLimits::default();
+        options.max_chart_unpacked_bytes = 1 << 20;
+        options
     };
     let v = validate_with(&dir, &limits);
     let found: Vec<_> = v.findings.iter().map(|f| (f.severity, f.rule)).collect();

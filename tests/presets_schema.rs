@@ -336,9 +336,10 @@ fn broken_values_yaml_is_reported_once() {
 fn oversized_presets_are_refused_from_their_size() {
     let sandbox = Sandbox::new();
     let dir = sandbox.copy(&sample("registry-presets"), "pack");
-    let limits = packctl::pack::InputLimits {
-        max_yaml_bytes: 64,
-        ..Default::default()
+    let limits = {
+        let mut options = packctl::pack::InputLimits::default();
+        options.max_yaml_bytes = 64;
+        options
     };
     fs::write(
         dir.join("values.yaml"),
@@ -521,9 +522,10 @@ fn aliases_cannot_multiply_the_values_held_for_lookups() {
         values.push_str(&format!("  c{i}: *big\n"));
     }
     fs::write(dir.join("values.yaml"), values).unwrap();
-    let limits = packctl::pack::InputLimits {
-        max_yaml_bytes: 1 << 20,
-        ..Default::default()
+    let limits = {
+        let mut options = packctl::pack::InputLimits::default();
+        options.max_yaml_bytes = 1 << 20;
+        options
     };
     let started = std::time::Instant::now();
     let v = packctl::pack::validate_with(&dir, &limits);
@@ -562,9 +564,10 @@ fn preset_add_blocks_share_the_file_s_text_cap() {
         ));
     }
     fs::write(dir.join("presets.yaml"), presets).unwrap();
-    let limits = packctl::pack::InputLimits {
-        max_yaml_bytes: 1 << 20,
-        ..Default::default()
+    let limits = {
+        let mut options = packctl::pack::InputLimits::default();
+        options.max_yaml_bytes = 1 << 20;
+        options
     };
     let started = std::time::Instant::now();
     let v = packctl::pack::validate_with(&dir, &limits);

@@ -179,9 +179,7 @@ fn registry_store(registry: &Registry) -> Store {
             host: registry.host.clone(),
             base: String::new(),
         },
-        &OpenOptions {
-            ..OpenOptions::default()
-        },
+        &OpenOptions::default(),
     )
     .unwrap()
 }
@@ -289,7 +287,7 @@ fn sign_and_verify_on_a_registry_and_what_breaks_verification() {
                 .unwrap();
             layers.push(d);
         }
-        packctl::sign::put_signatures(&store, repository, &new, layers)
+        packctl::ops::sign::put_signatures(&store, repository, &new, layers)
             .await
             .unwrap();
     });
@@ -543,7 +541,7 @@ fn a_signed_payload_of_another_type_is_refused() {
             )
             .await
             .unwrap();
-        packctl::sign::put_signatures(&store, repository, &digest, vec![layer])
+        packctl::ops::sign::put_signatures(&store, repository, &digest, vec![layer])
             .await
             .unwrap();
     });
@@ -607,7 +605,7 @@ fn malformed_signature_layers_are_skipped_and_named() {
     ];
     let put = |layers: Vec<Descriptor>| {
         runtime.block_on(async {
-            packctl::sign::put_signatures(&store, repository, &digest, layers)
+            packctl::ops::sign::put_signatures(&store, repository, &digest, layers)
                 .await
                 .unwrap();
         })

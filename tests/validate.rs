@@ -210,6 +210,7 @@ fn the_pack_model_orders_parts_for_the_artifact() {
                     .join(",")
             ),
             Part::Other(f) => format!("other {}", f.path),
+            _ => unreachable!("a part the test does not know"),
         })
         .collect();
     assert_eq!(

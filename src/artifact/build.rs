@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// How to build an artifact.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct BuildOptions {
     /// The encoding.
     pub format: Format,
@@ -23,6 +24,7 @@ pub struct BuildOptions {
 
 /// Where the bytes of a blob are.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum BlobSource {
     /// A file on disk, read as it is (a pack file, or a tar+gzip packctl wrote).
     File(PathBuf),

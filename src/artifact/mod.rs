@@ -16,6 +16,7 @@ use std::str::FromStr;
 /// How a pack is laid out as an OCI artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Format {
     /// pack.json as the config blob, every file a layer (the default).
     #[default]
@@ -48,6 +49,7 @@ impl FromStr for Format {
 
 /// Why an artifact could not be built or unpacked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ArtifactError {
     /// Reading or writing a file failed.
     #[error("cannot read or write `{}`", path.display())]

@@ -15,6 +15,7 @@ use std::path::Path;
 /// How an artifact is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Encoding {
     /// packctl's own: pack.json as config, every file a layer.
     Structured,
@@ -36,6 +37,7 @@ impl std::fmt::Display for Encoding {
 
 /// One thing to do with a layer.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Step {
     /// Write the blob as the file at `path`.
     File {
@@ -253,6 +255,7 @@ pub const MAX_CONFIG_SIZE: u64 = crate::oci::MAX_MANIFEST_SIZE;
 /// Caps on what a pull may fetch and write, checked before work starts where the manifest
 /// tells enough, and counted while tar layers unpack.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Limits {
     /// Most bytes of files unpacked from tar layers ([`MAX_UNPACKED_BYTES`]).
     pub max_bytes: u64,

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 
 /// Why credentials could not be read or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CredentialError {
     /// No home folder to find the Docker config in.
     #[error("neither DOCKER_CONFIG nor HOME is set, so there is no Docker config")]
@@ -51,26 +52,6 @@ pub enum CredentialError {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl CredentialError {
-    /// How to fix it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            CredentialError::NoConfigDir => {
-                Some("set DOCKER_CONFIG to a folder for config.json".into())
-            }
-            CredentialError::Malformed { .. } => {
-                Some("fix the JSON, or move the file away and log in again".into())
-            }
-            CredentialError::Helper { helper, .. } => Some(format!(
-                "check that docker-credential-{helper} is installed and works, or remove it from the Docker config"
-            )),
-            CredentialError::Read { .. } | CredentialError::Write { .. } => {
-                Some("check the permissions of the Docker config folder".into())
-            }
-        }
-    }
 }
 
 /// A Docker config folder: `config.json`, and the `certs.d` folder beside it.
@@ -278,6 +259,7 @@ fn run_helper(helper: &str, action: &str, input: &[u8]) -> Result<String, Creden
 
 /// Where `store` put the credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Stored {
     /// In a credential helper.
     Helper(String),

@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 /// What a user authenticates with.
 #[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Credential {
     /// No credentials.
     #[default]

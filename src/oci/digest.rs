@@ -15,6 +15,7 @@ pub struct Digest(String);
 
 /// Why a string is not a digest packctl can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DigestError {
     /// Not of the form `algorithm:encoded`.
     #[error("`{0}` is not a digest (expected sha256:<64 hex digits>)")]
@@ -203,6 +204,7 @@ pub struct VerifyingReader<R> {
 
 /// Content that did not match its descriptor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The bytes hash to another digest.
     #[error("content has digest {actual}, not the expected {expected}")]
@@ -283,6 +285,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
 
 /// Why [`copy_verified`] failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CopyError {
     /// The bytes do not match the digest or size they were expected to have.
     #[error("{0}")]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 /// Why a `-r/--registry-server` value names no store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LocationError {
     /// Not a registry server nor `oci:PATH`.
     #[error("`{location}` is not a registry server or `oci:PATH`: {reason}")]
@@ -22,13 +23,16 @@ pub enum LocationError {
         location: String,
         /// Why.
         reason: String,
-        /// What to write instead.
-        hint: String,
+        /// The scheme: `oci://` or `http://`.
+        scheme: &'static str,
+        /// What follows the scheme, without a trailing `/`: the registry meant.
+        rest: String,
     },
 }
 
 /// Where `-r/--registry-server` points.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Location {
     /// `oci:PATH`: image layouts under a folder.
     Layout(PathBuf),
@@ -55,9 +59,8 @@ impl Location {
             return Err(LocationError::UrlScheme {
                 location: text.to_string(),
                 reason: "`oci://` names a registry in Helm, but packctl takes the registry without a scheme".into(),
-                hint: format!(
-                    "write -r {rest} for the registry, or -r oci:./FOLDER for OCI image layouts in a folder"
-                ),
+                scheme: "oci://",
+                rest: rest.trim_end_matches('/').to_string(),
             });
         }
         if let Some(path) = text.strip_prefix("oci:") {
@@ -69,11 +72,9 @@ impl Location {
         if let Some(rest) = strip_prefix_ignore_case(text, "http://") {
             return Err(LocationError::UrlScheme {
                 location: text.to_string(),
-                reason: "packctl takes a registry as HOST[:PORT][/BASE], not as a URL, and chooses plain HTTP only with --plain-http".into(),
-                hint: format!(
-                    "write -r {} --plain-http for a registry without TLS",
-                    rest.trim_end_matches('/')
-                ),
+                reason: "packctl takes a registry as HOST[:PORT][/BASE], not as a URL, and speaks plain HTTP only when told to".into(),
+                scheme: "http://",
+                rest: rest.trim_end_matches('/').to_string(),
             });
         }
         let text_no_scheme = strip_prefix_ignore_case(text, "https://").unwrap_or(text);

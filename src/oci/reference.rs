@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// Which version of a pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Selector {
     /// The highest version among the tags (see [`crate::oci::version::highest`]).
     Highest,

@@ -23,6 +23,7 @@ pub struct Version {
 
 /// Why text cannot be a pack version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VersionError {
     /// Nothing, or only blanks.
     #[error("the version is empty")]
@@ -69,6 +70,7 @@ impl VersionError {
 
 /// How far a valid version is from a strict semantic version.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Strictness {
     /// `MAJOR.MINOR.PATCH[-PRE][+BUILD]` exactly as semantic versioning defines it.
     Semver,

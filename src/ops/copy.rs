@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 
 /// What to copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CopyWhat {
     /// Every version of every pack.
     All,
@@ -31,11 +32,21 @@ pub enum CopyWhat {
 
 /// How to copy.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CopyOptions {
     /// Overwrite target tags that hold other content.
     pub force: bool,
     /// Blobs at once.
     pub concurrency: usize,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            force: false,
+            concurrency: 4,
+        }
+    }
 }
 
 /// One copied manifest.

@@ -26,6 +26,7 @@ const DOCKER_HUB_CREDENTIAL_HOSTS: [&str; 3] =
 
 /// How to reach the registries images live in.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ImageCheckOptions {
     /// TLS and plain-HTTP settings, for every registry.
     pub transport: TransportOptions,
@@ -50,6 +51,7 @@ impl Default for ImageCheckOptions {
 
 /// What a registry said about an image.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ImageStatus {
     /// Its manifest exists.
     Present,
@@ -107,9 +109,9 @@ impl ImageCheck {
                     error_chain(error.as_ref())
                 ),
             )
-            .hint(error.hint().unwrap_or_else(|| {
-                format!("check that {registry} is reachable from here, or drop --check-images")
-            })),
+            .hint(format!(
+                "check that {registry} is reachable from here, or drop --check-images"
+            )),
         };
         Some(finding.field("pack.content.images").at(self.image.position))
     }
@@ -117,9 +119,10 @@ impl ImageCheck {
 
 /// Why images cannot be checked at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImageCheckError {
     /// The list is longer than [`MAX_IMAGE_CHECKS`].
-    #[error("values.yaml lists {count} distinct images; --check-images looks up at most {max}")]
+    #[error("values.yaml lists {count} distinct images; an image check looks up at most {max}")]
     TooMany {
         /// Distinct images listed.
         count: usize,

@@ -7,6 +7,7 @@ mod list;
 mod manage;
 mod pull;
 mod push;
+pub mod sign;
 
 pub use copy::{Copied, CopyOptions, CopyWhat, copy};
 pub use images::{

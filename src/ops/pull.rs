@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// How to pull.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PullOptions {
     /// Validate the pack before putting it in place (on by default).
     pub validate: bool,
@@ -85,7 +86,7 @@ pub async fn pull(
     // Verify the digest the reference resolved to, then fetch by that digest only, so a tag
     // that moves meanwhile cannot slip other content in.
     if let Some((key, name)) = &options.verify_key {
-        crate::sign::verify_digest(
+        crate::ops::sign::verify_digest(
             store,
             &resolved.repository,
             &resolved.descriptor.digest,

@@ -14,7 +14,8 @@ use serde::Serialize;
 use std::path::Path;
 
 /// How to push.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PushOptions {
     /// Overwrite a tag that points at another pack.
     pub force: bool,
@@ -24,9 +25,20 @@ pub struct PushOptions {
     pub concurrency: usize,
 }
 
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            force: false,
+            build: BuildOptions::default(),
+            concurrency: 4,
+        }
+    }
+}
+
 /// What happened to the tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "status")]
+#[non_exhaustive]
 pub enum PushStatus {
     /// The tag is new.
     Pushed,

@@ -29,6 +29,7 @@ pub const DEFAULT_IGNORES: [&str; 4] = [".git", ".hg", ".svn", ".DS_Store"];
 
 /// Why a path is left out of the pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IgnoreRule {
     /// One of [`DEFAULT_IGNORES`].
     Default(&'static str),

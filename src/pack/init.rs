@@ -12,6 +12,7 @@ const LOGO: &[u8] = include_bytes!("logo.png");
 
 /// What `pack init` writes into pack.json.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct InitOptions {
     /// The pack name (checked by the caller with [`super::is_valid_name`]).
     pub name: String,
@@ -25,6 +26,25 @@ pub struct InitOptions {
     pub addon_type: Option<String>,
     /// Cloud types; `all` when empty.
     pub cloud_types: Vec<String>,
+}
+
+impl InitOptions {
+    /// A pack named `name` of `layer` at `version`, its display name derived from the name,
+    /// no add-on type, for every cloud.
+    pub fn new(
+        name: impl Into<String>,
+        layer: Layer,
+        version: crate::oci::version::Version,
+    ) -> Self {
+        InitOptions {
+            name: name.into(),
+            layer,
+            version,
+            display_name: None,
+            addon_type: None,
+            cloud_types: Vec::new(),
+        }
+    }
 }
 
 /// Writes a new pack into `dir` and returns the files it wrote.

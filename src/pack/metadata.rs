@@ -13,6 +13,7 @@ pub const PACK_JSON: &str = "pack.json";
 
 /// The layer of a cluster profile a pack belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Layer {
     /// A kernel pack.
     Kernel,

@@ -55,6 +55,7 @@ pub const MAX_CHART_UNPACKED_BYTES: u64 = 512 << 20;
 /// Every file a pack holds is untrusted, most of all one just pulled from a registry, so each
 /// read is bounded; a file over a cap is reported as too large, never as broken.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InputLimits {
     /// The most bytes of a YAML file ([`MAX_YAML_BYTES`]).
     pub max_yaml_bytes: u64,
@@ -95,6 +96,7 @@ pub struct PackFile {
 
 /// One part of a pack, as the artifact carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Part {
     /// pack.json.
     Metadata(PackFile),
@@ -237,6 +239,7 @@ impl Validation {
 
 /// Why a pack could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PackError {
     /// Validation found errors.
     #[error("the pack in `{}` is invalid ({} error{})", dir.display(), count_errors(findings), plural(count_errors(findings)))]
@@ -263,22 +266,6 @@ pub enum PackError {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl PackError {
-    /// How to fix it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            PackError::Invalid { dir, .. } => Some(format!(
-                "run `packctl pack validate {}` to see every finding",
-                dir.display()
-            )),
-            PackError::WouldOverwrite { .. } => {
-                Some("choose a new folder, or move the existing files away".to_string())
-            }
-            PackError::Write { .. } => None,
-        }
-    }
 }
 
 fn count_errors(findings: &[Finding]) -> usize {

@@ -8,6 +8,7 @@ const SNIFF_BYTES: u64 = 4096;
 
 /// Why logo.png is not a well-formed PNG image.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogoError {
     /// It is an image of another format, such as "a JPEG image", whose header is whole.
     OtherFormat(&'static str),

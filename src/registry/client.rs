@@ -4,6 +4,7 @@
 use super::tls::Trust;
 use super::token::{Challenge, Scope, Token, TokenResponse, parse_challenge};
 use crate::auth::Credential;
+pub use crate::content::BodyError;
 use crate::content::{RegistryErrorEntry, StoreError, is_certificate_error};
 use crate::oci::normalize_host;
 use base64::Engine as _;
@@ -34,6 +35,7 @@ const UPLOAD_PIECE: usize = 64 * 1024;
 
 /// How to reach a registry.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct TransportOptions {
     /// Speak plain HTTP (loopback hosts try HTTPS first and fall back by themselves).
     pub plain_http: bool,
@@ -50,6 +52,7 @@ pub struct TransportOptions {
 
 /// How often to try again, and how long to wait in between.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
@@ -743,17 +746,6 @@ pub fn watched_bytes(bytes: Bytes, clock: Clock) -> reqwest::Body {
         .map(|at| Ok(bytes.slice(at..bytes.len().min(at + UPLOAD_PIECE))))
         .collect();
     watched_body(futures_util::stream::iter(pieces), clock)
-}
-
-/// Why a response body could not be read to its end.
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    /// The connection broke.
-    #[error("the connection broke")]
-    Broken(#[source] reqwest::Error),
-    /// Less than [`STALL_MIN_BYTES`] came in a whole stall-timeout window.
-    #[error("no progress for {} s", .0.as_secs())]
-    Stalled(Duration),
 }
 
 /// A response body that fails with [`BodyError::Stalled`] when fewer than [`STALL_MIN_BYTES`]

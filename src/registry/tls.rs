@@ -11,33 +11,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-/// Why the TLS set-up cannot be made.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    /// A certificate or key file cannot be read.
-    #[error("cannot read `{}`", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file holds no usable certificate or key.
-    #[error("`{}` {reason}", path.display())]
-    Unusable {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// rustls refused the configuration.
-    #[error("cannot set up TLS")]
-    Config(#[source] rustls::Error),
-}
+pub use crate::content::TlsError;
 
 /// What to trust and what to present.
 #[derive(Debug, Default)]

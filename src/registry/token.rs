@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 /// How a registry asks clients to authenticate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Challenge {
     /// Send `Authorization: Basic` with every request.
     Basic,

@@ -1,10 +1,8 @@
 //! Where artifacts live: an OCI image layout on disk or a registry, behind one type.
 
-mod layout;
 mod tags;
 
-pub(crate) use layout::write_atomic;
-pub use layout::{Layout, LayoutStore};
+pub use crate::layout::{Layout, LayoutStore};
 pub use tags::{
     MANIFEST_BLOB_RETRIES, MANIFEST_BLOB_RETRY_WAIT, MAX_MERGE_ROUNDS, REGISTRY_SETTLE_FACTOR,
     REGISTRY_SETTLE_MAX, REGISTRY_SETTLE_MIN,
@@ -21,6 +19,7 @@ use std::sync::Arc;
 
 /// How to open a registry store.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct OpenOptions {
     /// TLS and plain-HTTP settings.
     pub transport: TransportOptions,
@@ -43,6 +42,7 @@ impl Default for OpenOptions {
 
 /// A place artifacts live.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Store {
     /// OCI image layouts under a folder.
     Layout(LayoutStore),

@@ -7,8 +7,9 @@ mod registry;
 use packctl::oci::Location;
 use packctl::oci::PackRef;
 use packctl::ops::Located;
+use packctl::ops::sign;
 use packctl::registry::TransportOptions;
-use packctl::sign::{self, keys};
+use packctl::sign::keys;
 use packctl::store::{OpenOptions, Store};
 use registry::Registry;
 use sigstore::cosign::constraint::{Constraint, PrivateKeySigner};
@@ -37,12 +38,12 @@ fn store(registry: &Registry) -> Store {
             host: registry.host.clone(),
             base: String::new(),
         },
-        &OpenOptions {
-            transport: TransportOptions {
-                plain_http: true,
-                ..TransportOptions::default()
-            },
-            ..OpenOptions::default()
+        &{
+            let mut transport = TransportOptions::default();
+            transport.plain_http = true;
+            let mut options = OpenOptions::default();
+            options.transport = transport;
+            options
         },
     )
     .unwrap()
@@ -54,10 +55,7 @@ async fn push(store: &Store, name: &str) -> packctl::oci::Digest {
     packctl::ops::push(
         store,
         &sample(name),
-        &packctl::ops::PushOptions {
-            concurrency: 4,
-            ..Default::default()
-        },
+        &packctl::ops::PushOptions::default(),
         &reporter,
     )
     .await

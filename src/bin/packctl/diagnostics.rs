@@ -37,9 +37,7 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         if i > 0 {
             to_stderr(&format!("caused by: {}", escape(&cause.to_string())));
         }
-        hint = hint
-            .or_else(|| packctl::error::hint(cause))
-            .or_else(|| local_hint(cause));
+        hint = hint.or_else(|| crate::hints::for_error(cause));
     }
     if let Some(hint) = hint {
         to_stderr(&format!("hint: {}", escape(&hint)));
@@ -57,18 +55,4 @@ pub fn install_panic_hook() {
         );
         std::process::exit(i32::from(EXIT_INTERNAL));
     }));
-}
-
-/// Hints for the errors the binary itself raises.
-fn local_hint(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    if let Some(e) = error.downcast_ref::<crate::commands::registry::LoginError>() {
-        return e.hint();
-    }
-    if error.is::<crate::commands::NoServer>() {
-        return Some(format!(
-            "pass -r oci:./packs for a folder, or -r HOST for a registry (or set {})",
-            packctl::env::EnvVars::PACKCTL_REGISTRY
-        ));
-    }
-    None
 }

@@ -3,8 +3,10 @@
 mod cli;
 mod commands;
 mod diagnostics;
+mod hints;
 mod printer;
 mod progress;
+mod settings;
 
 use clap::Parser;
 use std::process::ExitCode;

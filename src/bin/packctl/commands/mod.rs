@@ -10,6 +10,7 @@ use crate::cli::{
     Command, KeyCommand, PackCommand, RegistryCommand, StoreArgs, TagCommand, TransportArgs,
 };
 use crate::printer::Printer;
+use crate::settings::Settings;
 use anyhow::Context;
 use packctl::artifact::{BuildOptions, Format, rfc3339};
 use packctl::auth::{Credential, CredentialSource, DockerConfig};
@@ -19,7 +20,6 @@ use packctl::oci::Location;
 use packctl::oci::PackRef;
 use packctl::ops::Located;
 use packctl::registry::TransportOptions;
-use packctl::settings::Settings;
 use packctl::store::{OpenOptions, Store};
 use std::future::Future;
 use std::path::PathBuf;
@@ -126,21 +126,24 @@ pub fn credentials() -> Arc<dyn CredentialSource> {
 
 /// Transport options from the command line.
 pub fn transport(args: &TransportArgs) -> TransportOptions {
-    TransportOptions {
-        plain_http: args.plain_http,
-        insecure: args.insecure,
-        ca_files: args.ca_file.iter().cloned().collect(),
-        certs_dirs: certs_dirs(),
-        stall_timeout: args.stall_timeout.map(std::time::Duration::from_secs),
+    {
+        let mut options = TransportOptions::default();
+        options.plain_http = args.plain_http;
+        options.insecure = args.insecure;
+        options.ca_files = args.ca_file.iter().cloned().collect();
+        options.certs_dirs = certs_dirs();
+        options.stall_timeout = args.stall_timeout.map(std::time::Duration::from_secs);
+        options
     }
 }
 
 /// Opens a store at `server` with the given transport options.
 pub fn open(server: &str, transport: TransportOptions) -> anyhow::Result<Store> {
-    let options = OpenOptions {
-        transport,
-        credentials: credentials(),
-        ..OpenOptions::default()
+    let options = {
+        let mut options = OpenOptions::default();
+        options.transport = transport;
+        options.credentials = credentials();
+        options
     };
     Ok(Store::open(&Location::parse(server)?, &options)?)
 }
@@ -166,14 +169,12 @@ pub fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
 pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Located)> {
     if let Some(full) = FullRef::parse(reference) {
         let full = full.map_err(packctl::error::Error::from)?;
-        let store = Store::open(
-            &full.location,
-            &OpenOptions {
-                transport: transport(&args.transport),
-                credentials: credentials(),
-                ..OpenOptions::default()
-            },
-        )?;
+        let store = Store::open(&full.location, &{
+            let mut options = OpenOptions::default();
+            options.transport = transport(&args.transport);
+            options.credentials = credentials();
+            options
+        })?;
         return Ok((store, Located::full(&full)));
     }
     let pack: PackRef = reference.parse().map_err(packctl::error::Error::from)?;
@@ -202,7 +203,10 @@ pub fn build_options(format: Format) -> anyhow::Result<BuildOptions> {
         }
         _ => None,
     };
-    Ok(BuildOptions { format, created })
+    let mut options = BuildOptions::default();
+    options.format = format;
+    options.created = created;
+    Ok(options)
 }
 
 /// A byte count for people: `512 B`, `3.2 KiB`, `1.5 MiB`.

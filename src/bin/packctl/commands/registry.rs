@@ -3,12 +3,12 @@
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::commands::{block_on, transport};
 use crate::printer::Printer;
+use crate::settings::{DefaultRegistry, Settings};
 use anyhow::Context;
 use packctl::auth::Credential;
 use packctl::auth::{DockerConfig, Stored};
 use packctl::oci::Location;
 use packctl::registry::{RegistryStore, RetryPolicy};
-use packctl::settings::{DefaultRegistry, Settings};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -44,7 +44,7 @@ impl LoginError {
 fn split_server(server: &str) -> anyhow::Result<(String, String)> {
     match Location::parse(server)? {
         Location::Registry { host, base } => Ok((host, base)),
-        Location::Layout(_) => Err(LoginError::NotARegistry(server.to_string()).into()),
+        _ => Err(LoginError::NotARegistry(server.to_string()).into()),
     }
 }
 
@@ -100,6 +100,7 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let where_ = match &stored {
         Stored::Helper(helper) => format!("the credential helper docker-credential-{helper}"),
         Stored::ConfigFile(path) => path.display().to_string(),
+        _ => "the Docker config".to_string(),
     };
     printer.status(format_args!(
         "Login Succeeded: {username} at {host}; credentials stored in {where_}"

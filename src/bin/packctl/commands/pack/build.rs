@@ -8,10 +8,12 @@ use packctl::store::{LayoutStore, Store};
 use std::process::ExitCode;
 
 pub fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let options = PushOptions {
-        force: args.force,
-        build: build_options(args.format.into())?,
-        concurrency: 4,
+    let options = {
+        let mut options = PushOptions::default();
+        options.force = args.force;
+        options.build = build_options(args.format.into())?;
+        options.concurrency = 4;
+        options
     };
     let store = Store::Layout(LayoutStore::new(&args.oci_layout));
     let outcome = block_on(async {

@@ -20,9 +20,11 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     };
     let from = open(&args.from, transport(&args.transport))?;
     let to = open(&args.to, transport(&args.transport))?;
-    let options = CopyOptions {
-        force: args.force,
-        concurrency: 4,
+    let options = {
+        let mut options = CopyOptions::default();
+        options.force = args.force;
+        options.concurrency = 4;
+        options
     };
     let copied = block_on(copy(&from, &to, &what, &options, &printer.reporter()))??;
     for c in &copied {
@@ -30,6 +32,7 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             PushStatus::Pushed => "copied",
             PushStatus::Unchanged => "unchanged",
             PushStatus::Overwritten { .. } => "overwrote",
+            _ => "copied",
         };
         printer.status(format_args!(
             "{how} {} -> {} ({} blob(s), {} sent, {} already there)",

@@ -15,13 +15,12 @@ struct Created {
 }
 
 pub fn run(args: InitArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let options = InitOptions {
-        name: args.name,
-        layer: args.layer,
-        version: args.version,
-        display_name: args.display_name,
-        addon_type: args.addon_type,
-        cloud_types: args.cloud_types,
+    let options = {
+        let mut options = InitOptions::new(args.name, args.layer, args.version);
+        options.display_name = args.display_name;
+        options.addon_type = args.addon_type;
+        options.cloud_types = args.cloud_types;
+        options
     };
     let written = init(&args.dir, &options)?;
     let files: Vec<String> = written

@@ -40,11 +40,12 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         )),
         None => None,
     };
-    let options = PullOptions {
-        validate: !args.no_validate,
-        verify_key,
-        limits: limits()?,
-        ..PullOptions::default()
+    let options = {
+        let mut options = PullOptions::default();
+        options.validate = !args.no_validate;
+        options.verify_key = verify_key;
+        options.limits = limits()?;
+        options
     };
     let outcome = block_on(pull(
         &store,

@@ -9,10 +9,12 @@ use std::process::ExitCode;
 
 pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.store)?;
-    let options = PushOptions {
-        force: args.force,
-        build: build_options(args.format.into())?,
-        concurrency: 4,
+    let options = {
+        let mut options = PushOptions::default();
+        options.force = args.force;
+        options.build = build_options(args.format.into())?;
+        options.concurrency = 4;
+        options
     };
     // Read the key before pushing, so a wrong password does not leave an unsigned push.
     let key = match &args.sign {
@@ -30,7 +32,7 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             selector: packctl::oci::Selector::Digest(outcome.digest.clone()),
             name: outcome.reference.clone(),
         };
-        let signed = block_on(packctl::sign::sign(&store, &located, &key))??;
+        let signed = block_on(packctl::ops::sign::sign(&store, &located, &key))??;
         if signed.added {
             printer.status(format_args!(
                 "signed {}: {}",
@@ -68,6 +70,7 @@ pub fn report(printer: &Printer, outcome: &PushOutcome, verb: &str) -> anyhow::R
             "overwrote {} (was {previous}): {sent}",
             outcome.reference
         )),
+        _ => printer.status(format_args!("{verb} {}: {sent}", outcome.reference)),
     }
     if printer.is_json() {
         printer.json(outcome)?;

@@ -4,7 +4,8 @@ use crate::cli::{SignArgs, VerifyArgs};
 use crate::commands::key::password;
 use crate::commands::{block_on, locate};
 use crate::printer::Printer;
-use packctl::sign::{self, keys};
+use packctl::ops::sign;
+use packctl::sign::keys;
 use std::process::ExitCode;
 
 pub fn sign(args: SignArgs, printer: Printer) -> anyhow::Result<ExitCode> {

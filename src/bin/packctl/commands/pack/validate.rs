@@ -3,7 +3,7 @@
 use crate::cli::ValidateArgs;
 use crate::commands::{block_on, transport};
 use crate::printer::Printer;
-use packctl::ops::{ImageCheckOptions, check_images};
+use packctl::ops::{ImageCheckOptions, ImageStatus, check_images};
 use packctl::pack::{Finding, InputLimits, content_images, validate};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -38,15 +38,26 @@ pub fn run(args: ValidateArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     });
     if args.check_images && values_readable {
         let images = content_images(&args.dir, &InputLimits::default());
-        let options = ImageCheckOptions {
-            transport: transport(&args.transport),
-            credentials: crate::commands::credentials(),
-            ..ImageCheckOptions::default()
+        let options = {
+            let mut options = ImageCheckOptions::default();
+            options.transport = transport(&args.transport);
+            options.credentials = crate::commands::credentials();
+            options
         };
         let checks = block_on(check_images(&images, &options))??;
         validation
             .findings
-            .extend(checks.iter().filter_map(|c| c.finding()));
+            .extend(checks.iter().filter_map(|check| {
+                let finding = check.finding()?;
+                // The store's own hint (a certificate to trust, a login) says more.
+                Some(match &check.status {
+                    ImageStatus::Failed(error) => match crate::hints::store(error) {
+                        Some(hint) => finding.hint(hint),
+                        None => finding,
+                    },
+                    _ => finding,
+                })
+            }));
         if validation.errors() > 0 {
             validation.pack = None;
         }

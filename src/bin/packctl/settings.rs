@@ -4,9 +4,9 @@
 //! `~/.config/packctl/config.json`, and never holds a secret: credentials stay in the
 //! Docker config.
 
-use crate::content::StoreError;
-use crate::env::EnvVars;
-use crate::oci::LocationError;
+use packctl::content::StoreError;
+use packctl::env::EnvVars;
+use packctl::oci::LocationError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -82,7 +82,10 @@ impl Settings {
         }
         let mut bytes = serde_json::to_vec_pretty(self).expect("settings serialise");
         bytes.push(b'\n');
-        crate::store::write_atomic(&path, &bytes)?;
+        packctl::scratch::write_atomic(&path, &bytes).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
         Ok(path)
     }
 }

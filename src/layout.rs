@@ -11,7 +11,7 @@ use crate::oci::is_valid_tag;
 use crate::oci::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
 use bytes::Bytes;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -101,13 +101,8 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = crate::scratch::file_in(dir).map_err(io_error(dir))?;
-    tmp.write_all(bytes).map_err(io_error(path))?;
-    tmp.as_file().sync_all().map_err(io_error(path))?;
-    tmp.persist(path).map_err(|e| io_error(path)(e.error))?;
-    Ok(())
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    crate::scratch::write_atomic(path, bytes).map_err(io_error(path))
 }
 
 /// One OCI image layout folder.
