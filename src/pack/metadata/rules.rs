@@ -1,218 +1,13 @@
-//! pack.json: the typed metadata, and the field checks that produce it.
+//! The field rules of pack.json: each field read, checked against Palette's own rules, and
+//! reported as findings, into the typed model.
 
-use super::finding::{Finding, Position};
-use super::json_index::{JsonIndex, JsonPath, MAX_REPORTED_DUPLICATES, shown_key};
+use super::constants::*;
+use super::model::*;
 use crate::oci::version::{Strictness, Version};
 use crate::oci::{is_valid_name, suggest_name};
+use crate::pack::finding::{Finding, Position};
+use crate::pack::json_index::{JsonIndex, JsonPath, MAX_REPORTED_DUPLICATES, shown_key};
 use serde_json::{Map, Value};
-use std::fmt;
-use std::str::FromStr;
-
-/// The file name of the metadata.
-pub const PACK_JSON: &str = "pack.json";
-
-/// The layer of a cluster profile a pack belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Layer {
-    /// A kernel pack.
-    Kernel,
-    /// An operating-system pack.
-    Os,
-    /// A Kubernetes distribution.
-    K8s,
-    /// A container network interface.
-    Cni,
-    /// A container storage interface.
-    Csi,
-    /// An add-on (needs an `addonType`).
-    Addon,
-}
-
-impl Layer {
-    /// Every layer, in profile order.
-    pub const ALL: [Layer; 6] = [
-        Layer::Kernel,
-        Layer::Os,
-        Layer::K8s,
-        Layer::Cni,
-        Layer::Csi,
-        Layer::Addon,
-    ];
-
-    /// The value written in pack.json.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layer::Kernel => "kernel",
-            Layer::Os => "os",
-            Layer::K8s => "k8s",
-            Layer::Cni => "cni",
-            Layer::Csi => "csi",
-            Layer::Addon => "addon",
-        }
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Layer {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Layer::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "expected one of {}",
-                    quoted_list(&Layer::ALL.map(Layer::as_str))
-                )
-            })
-    }
-}
-
-/// Add-on types the seed documents, then those real packs use.
-pub const ADDON_TYPES: [&str; 11] = [
-    "logging",
-    "monitoring",
-    "load balancer",
-    "authentication",
-    "ingress",
-    "security",
-    "system app",
-    "app services",
-    "registry",
-    "servicemesh",
-    "ai",
-];
-
-/// Cloud types Palette's pack schema allows, lowercase (packctl compares them without case).
-pub const CLOUD_TYPES: [&str; 17] = [
-    "all",
-    "aws",
-    "azure",
-    "gcp",
-    "vsphere",
-    "openstack",
-    "baremetal",
-    "maas",
-    "aks",
-    "eks",
-    "tencent",
-    "tke",
-    "edge",
-    "libvirt",
-    "edge-native",
-    "coxedge",
-    "custom",
-];
-
-/// The seed's name for vSphere, accepted with a warning.
-pub const SEED_VSPHERE: &str = "vmware";
-
-/// The kinds of constraint dependency Palette knows.
-pub const DEPENDENCY_TYPES: [&str; 4] = ["required", "optional", "notSupported", "upgrade"];
-
-/// The resources a constraint can ask for.
-pub const RESOURCE_TYPES: [&str; 3] = ["cpu", "memory", "diskSize"];
-
-/// Where the components of a resource constraint are scheduled.
-pub const SCHEDULE_TYPES: [&str; 3] = ["all", "master", "worker"];
-
-/// The typed content of pack.json.
-///
-/// Fields packctl does not know are kept, in their order, in [`PackMetadata::extra`]; the
-/// artifact carries the pack.json bytes verbatim in any case.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PackMetadata {
-    /// The pack name, usable as an OCI repository path component.
-    pub name: String,
-    /// The name shown in Palette.
-    pub display_name: String,
-    /// The profile layer.
-    pub layer: Layer,
-    /// The add-on category, for `addon` packs.
-    pub addon_type: Option<String>,
-    /// The pack version, as written.
-    pub version: Version,
-    /// Supported cloud types, as written.
-    pub cloud_types: Vec<String>,
-    /// An optional grouping, such as `LTS`.
-    pub group: Option<String>,
-    /// Key/value pairs for installation (OS packs carry `imageId`, `osName`, …), in order.
-    pub annotations: Vec<(String, String)>,
-    /// End-of-life, as written: a date `YYYY-MM-DD` where it is well-formed; `None` when
-    /// absent, empty or blank.
-    pub eol: Option<String>,
-    /// Kubernetes manifests, relative paths.
-    pub kube_manifests: Vec<String>,
-    /// Helm chart archives, relative paths.
-    pub charts: Vec<String>,
-    /// Ansible role folders, relative paths.
-    pub ansible_roles: Vec<String>,
-    /// Dependencies on other packs and resource minimums.
-    pub constraints: Option<Constraints>,
-    /// Fields packctl does not know, verbatim.
-    pub extra: Map<String, Value>,
-}
-
-impl PackMetadata {
-    /// The OCI tag for this version: the version with `+` replaced by `_`.
-    pub fn tag(&self) -> String {
-        self.version.tag()
-    }
-}
-
-/// `constraints` in pack.json.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Constraints {
-    /// Packs this one depends on, or cannot live with.
-    pub dependencies: Vec<Dependency>,
-    /// Minimum resources.
-    pub resources: Vec<Resource>,
-}
-
-/// One entry of `constraints.dependencies`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dependency {
-    /// The other pack's name.
-    pub pack_name: String,
-    /// The other pack's layer.
-    pub layer: Option<Layer>,
-    /// The lowest version that satisfies it, as written.
-    pub min_version: Option<String>,
-    /// The highest version that satisfies it, as written.
-    pub max_version: Option<String>,
-    /// `required`, `optional`, `notSupported` or `upgrade`.
-    pub kind: Option<String>,
-}
-
-/// One entry of `constraints.resources`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resource {
-    /// `cpu`, `memory` or `diskSize`.
-    pub kind: String,
-    /// The minimum amount.
-    pub min_limit: Option<f64>,
-    /// The parts of the pack that ask for it, where pack.json names them.
-    pub components: Vec<ResourceComponent>,
-}
-
-/// One entry of `constraints.resources[].components`: where a part of the pack runs, and
-/// the values that hold its request and its replica count.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceComponent {
-    /// `all`, `master` or `worker`.
-    pub schedule_type: String,
-    /// The value path of the resource request, such as `charts.app.resources.requests.cpu`.
-    pub resource_request_param_ref: Option<String>,
-    /// The value path of the replica count.
-    pub replica_count_param_ref: Option<String>,
-}
 
 /// Whether `text` is a calendar date written `YYYY-MM-DD`.
 pub fn is_valid_date(text: &str) -> bool {
@@ -238,14 +33,6 @@ pub fn is_valid_date(text: &str) -> bool {
         _ => return false,
     };
     (1..=days).contains(&day)
-}
-
-pub(crate) fn quoted_list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 const KNOWN_FIELDS: [&str; 16] = [
@@ -295,7 +82,7 @@ pub(crate) fn read(text: &str, findings: &mut Vec<Finding>) -> MetadataRead {
         Err(e) => {
             let position = (e.line() > 0).then(|| Position {
                 line: e.line() as u32,
-                column: super::finding::char_column(text, e.line(), e.column()),
+                column: crate::pack::finding::char_column(text, e.line(), e.column()),
             });
             findings.push(
                 Finding::error(
