@@ -289,6 +289,25 @@ pub fn is_certificate_error(error: &reqwest::Error) -> bool {
     false
 }
 
+/// What storing a blob took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlobPut {
+    /// The store had it already: nothing moved.
+    Present,
+    /// The registry mounted it from another of its repositories: no byte was sent.
+    Mounted,
+    /// Its bytes were sent (or written).
+    Sent,
+}
+
+impl BlobPut {
+    /// Whether the store did not have it before.
+    pub fn is_new(self) -> bool {
+        self != BlobPut::Present
+    }
+}
+
 /// Where a blob being stored comes from; it can be opened again for a retry.
 #[derive(Clone)]
 #[non_exhaustive]

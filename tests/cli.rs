@@ -196,28 +196,3 @@ fn usage_errors_exit_2() {
         "a usage error wrote files"
     );
 }
-
-#[test]
-fn completion_scripts() {
-    let sandbox = Sandbox::new();
-    for shell in ["bash", "zsh", "fish"] {
-        let run = sandbox.run(["completion", shell]).success();
-        assert!(
-            run.stdout.contains("validate"),
-            "{shell} completion lacks subcommands"
-        );
-        assert!(
-            run.stdout.len() > 1000,
-            "{shell} completion is suspiciously short"
-        );
-    }
-}
-
-#[test]
-fn version_flag() {
-    let run = Sandbox::new().run(["--version"]).success();
-    assert_eq!(
-        run.stdout,
-        format!("packctl {}\n", env!("CARGO_PKG_VERSION"))
-    );
-}

@@ -348,3 +348,61 @@ fn a_file_changed_during_a_push_is_blamed_not_the_registry() {
         "no manifest may be pushed"
     );
 }
+
+#[test]
+fn vv_shows_each_retry_with_its_reason() {
+    let fake = Fake::start(Faults {
+        fail_puts: 2,
+        ..Faults::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/golden-centos-aws",
+            "-r",
+            &fake.host,
+            "-vv",
+        ])
+        .success();
+    let failed_puts = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("method=PUT") && l.contains("status=500"))
+        .count();
+    assert_eq!(failed_puts, 2, "{}", run.stderr);
+    let retries: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retrying the upload in a new session"))
+        .collect();
+    assert_eq!(retries.len(), 2, "{}", run.stderr);
+    for retry in &retries {
+        assert!(retry.contains("reason="), "{retry}");
+        assert!(retry.contains("500"), "{retry}");
+        assert!(retry.contains("digest=sha256:"), "{retry}");
+    }
+    // -v shows the retries but not each request.
+    let fake = Fake::start(Faults {
+        fail_puts: 1,
+        ..Faults::default()
+    });
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/golden-centos-aws",
+            "-r",
+            &fake.host,
+            "-v",
+        ])
+        .success();
+    assert_eq!(
+        run.stderr.matches("retrying the upload").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("method=HEAD"), "{}", run.stderr);
+}

@@ -542,6 +542,12 @@ fn copy_between_registries_and_oci_stores() {
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 1);
     assert_eq!(json[0]["status"], "pushed");
+    // Every blob (config and layers) mounted: none sent, none there before.
+    let blobs = &json[0]["blobs"];
+    assert!(blobs["mounted"].as_u64().unwrap() >= 2, "{blobs}");
+    assert_eq!(blobs["transferred"], 0, "{blobs}");
+    assert_eq!(blobs["bytes"], 0, "{blobs}");
+    assert_eq!(blobs["present"], 0, "{blobs}");
 }
 
 #[test]
@@ -671,4 +677,62 @@ fn plain_http_can_be_forced() {
         &secure.ca_arg(),
     ]);
     assert_eq!(run.code, 1, "plain HTTP to a TLS registry cannot work");
+}
+
+#[test]
+fn vv_shows_every_request() {
+    let registry = Registry::plain();
+    let sandbox = Sandbox::new();
+    let r = registry.host.as_str();
+    let quiet = sandbox
+        .run(["pack", "push", "testdata/packs/hello-chart", "-r", r])
+        .success();
+    assert!(
+        !quiet.stderr.contains("packctl::registry"),
+        "{}",
+        quiet.stderr
+    );
+    let run = sandbox
+        .run([
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            r,
+            "-f",
+            "-vv",
+        ])
+        .success();
+    let requests: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("packctl::registry") && l.contains(": request "))
+        .collect();
+    // The unchanged push resolves the tag and checks each blob: every request is a line with
+    // its method, URL, status and attempt.
+    let manifest = format!("url=http://{r}/v2/spectro-packs/archive/hello-chart/manifests/0.1.0");
+    assert!(
+        requests
+            .iter()
+            .any(|l| l.contains("method=GET") || l.contains("method=HEAD")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|l| l.contains(&manifest) && l.contains("status=200")),
+        "{}",
+        run.stderr
+    );
+    let blob_checks = requests
+        .iter()
+        .filter(|l| l.contains("method=HEAD") && l.contains("/blobs/sha256:"))
+        .count();
+    assert!(blob_checks >= 2, "{}", run.stderr);
+    assert!(
+        requests
+            .iter()
+            .all(|l| l.contains("attempt=1") && l.contains("ms="))
+    );
 }

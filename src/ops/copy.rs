@@ -4,7 +4,7 @@
 use super::manage::signature_tags;
 use super::push::PushStatus;
 use super::{Located, Transfer, list, parse_manifest, resolve};
-use crate::content::Source;
+use crate::content::{BlobPut, Source};
 use crate::error::Error;
 use crate::oci::Selector;
 use crate::oci::digest::{CopyError, copy_verified};
@@ -188,7 +188,7 @@ async fn copy_one(
         from,
         repository: source_repository,
     };
-    let results: Vec<(bool, u64)> = futures_util::stream::iter(blobs)
+    let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(blobs)
         .map(|blob| {
             let source = source.clone();
             async move {
@@ -202,7 +202,7 @@ async fn copy_one(
                     Ok(sent) => sent,
                     Err(err) => return Err(blame(from, source_repository, blob, err).await),
                 };
-                reporter.blob_finished(id, sent);
+                reporter.blob_finished(id, sent.is_new());
                 Ok::<_, Error>((sent, blob.size))
             }
         })

@@ -20,6 +20,7 @@ pub use manage::{Deleted, Tagged, delete, signature_tags, tag_add, tag_delete};
 pub use pull::{PullOptions, PullOutcome, pull};
 pub use push::{PushOptions, PushOutcome, PushStatus, build_pack, push, push_artifact};
 
+use crate::content::BlobPut;
 use crate::error::Error;
 use crate::oci::{Descriptor, Manifest, media_type};
 use crate::oci::{PackRef, Selector, tag_version};
@@ -35,17 +36,26 @@ pub struct Transfer {
     pub present: usize,
     /// Bytes sent.
     pub bytes: u64,
+    /// Blobs the registry mounted from another of its repositories, sending no byte.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mounted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Transfer {
-    fn from_results(results: &[(bool, u64)]) -> Self {
+    fn from_results(results: &[(BlobPut, u64)]) -> Self {
         let mut t = Transfer::default();
-        for (sent, size) in results {
-            if *sent {
-                t.transferred += 1;
-                t.bytes += size;
-            } else {
-                t.present += 1;
+        for (put, size) in results {
+            match put {
+                BlobPut::Present => t.present += 1,
+                BlobPut::Mounted => t.mounted += 1,
+                _ => {
+                    t.transferred += 1;
+                    t.bytes += size;
+                }
             }
         }
         t

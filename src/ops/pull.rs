@@ -3,7 +3,7 @@
 
 use super::{Resolved, Transfer, parse_manifest, resolve};
 use crate::artifact::unpack::{self, Encoding, Limits, MAX_CONFIG_SIZE, Plan, Step};
-use crate::content::StoreError;
+use crate::content::{BlobPut, StoreError};
 use crate::env::EnvVars;
 use crate::error::Error;
 use crate::oci::digest::{CopyError, copy_verified};
@@ -295,7 +295,7 @@ async fn fetch_blobs(
     for step in &plan.steps {
         unique.entry(&step.layer().digest).or_insert(step.layer());
     }
-    let results: Vec<(bool, u64)> = futures_util::stream::iter(unique.into_values())
+    let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(unique.into_values())
         .map(|layer| async move {
             let label = layer.title().unwrap_or(layer.digest.as_str()).to_string();
             let id = reporter.blob_started(&label, layer.size);
@@ -328,7 +328,7 @@ async fn fetch_blobs(
                 }
             }
             reporter.blob_finished(id, true);
-            Ok::<_, Error>((true, layer.size))
+            Ok::<_, Error>((BlobPut::Sent, layer.size))
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()

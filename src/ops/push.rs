@@ -2,7 +2,7 @@
 
 use super::Transfer;
 use crate::artifact::{self, Artifact, BlobSource, BuildOptions};
-use crate::content::{Source, StoreError, TagCondition, TagWrite};
+use crate::content::{BlobPut, Source, StoreError, TagCondition, TagWrite};
 use crate::error::Error;
 use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE};
 use crate::pack::{Finding, Ignored, Pack};
@@ -231,7 +231,7 @@ async fn upload_blobs(
     concurrency: usize,
     reporter: &SharedReporter,
 ) -> Result<Transfer, Error> {
-    let results: Vec<(bool, u64)> = futures_util::stream::iter(&artifact.blobs)
+    let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(&artifact.blobs)
         .map(|blob| async move {
             // The config blob has no title; it is pack.json (or `{}` for the archive encoding).
             let label = blob.descriptor.title().unwrap_or("config").to_string();
@@ -248,7 +248,7 @@ async fn upload_blobs(
                 Ok(sent) => sent,
                 Err(err) => return Err(blame(&blob.source, &blob.descriptor, err).await),
             };
-            reporter.blob_finished(id, sent);
+            reporter.blob_finished(id, sent.is_new());
             Ok::<_, Error>((sent, blob.descriptor.size))
         })
         .buffer_unordered(concurrency.max(1))

@@ -4,7 +4,7 @@
 use super::client::{BodyError, Clock, GuardedBody};
 use super::token::Scope;
 use super::{Progress, RegistryStore, client, header_length, location, location_of, with_digest};
-use crate::content::{BoxReader, Source, StoreError};
+use crate::content::{BlobPut, BoxReader, Source, StoreError};
 use crate::oci::{Descriptor, Digest};
 use crate::progress::ProgressReader;
 use bytes::Bytes;
@@ -109,9 +109,9 @@ impl RegistryStore {
         descriptor: &Descriptor,
         source: &Source<'_>,
         progress: &Progress,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<BlobPut, StoreError> {
         if self.has_blob(repository, descriptor).await? {
-            return Ok(false);
+            return Ok(BlobPut::Present);
         }
         let mut session = None;
         if let Source::Blobs {
@@ -122,7 +122,7 @@ impl RegistryStore {
             && *from_repository != repository
         {
             match self.mount(repository, descriptor, from_repository).await? {
-                Mounted::Done => return Ok(true),
+                Mounted::Done => return Ok(BlobPut::Mounted),
                 Mounted::Upload(location) => session = Some(location),
             }
         }
@@ -142,14 +142,21 @@ impl RegistryStore {
                     .await
             };
             match result {
-                Ok(()) => return Ok(true),
+                Ok(()) => return Ok(BlobPut::Sent),
                 Err(Upload::TooLarge) if chunk == 0 => {
                     // The registry caps request bodies: send this and later blobs in chunks.
                     self.chunk.store(CAPPED_CHUNK, Ordering::Relaxed);
                 }
                 Err(Upload::Retry(error)) if attempt + 1 < policy.attempts => {
-                    let _ = error;
-                    tokio::time::sleep(policy.delay(attempt, None)).await;
+                    let delay = policy.delay(attempt, None);
+                    tracing::info!(
+                        target: "packctl::registry",
+                        repository, digest = %descriptor.digest, attempt = attempt + 1,
+                        delay_ms = delay.as_millis() as u64,
+                        reason = %error,
+                        "retrying the upload in a new session"
+                    );
+                    tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
                 Err(Upload::Retry(error)) | Err(Upload::Fail(error)) => return Err(error),
@@ -523,7 +530,15 @@ impl Download {
                     },
                 }));
             }
-            tokio::time::sleep(policy.delay(self.failures - 1, None)).await;
+            let delay = policy.delay(self.failures - 1, None);
+            tracing::info!(
+                target: "packctl::registry",
+                blob = %self.descriptor.digest, received = self.offset,
+                attempt = self.failures + 1, delay_ms = delay.as_millis() as u64,
+                reason = %failure,
+                "resuming the download"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 }

@@ -295,9 +295,30 @@ impl Client {
             {
                 request.headers_mut().insert(AUTHORIZATION, value);
             }
+            let method = request.method().clone();
+            let url = without_query(request.url());
+            let sent = request
+                .body()
+                .and_then(reqwest::Body::as_bytes)
+                .map_or(0, <[u8]>::len);
+            let started = Instant::now();
             let Some(outcome) = self.execute_watched(request, clock).await else {
+                tracing::debug!(
+                    target: "packctl::registry",
+                    %method, %url, attempt = attempt + 1,
+                    ms = started.elapsed().as_millis() as u64,
+                    "request stalled"
+                );
                 if attempt + 1 < attempts {
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    let delay = self.retry.delay(attempt, None);
+                    retrying(
+                        &method,
+                        &url,
+                        attempt,
+                        delay,
+                        "no progress within the stall timeout",
+                    );
+                    tokio::time::sleep(delay).await;
                     attempt += 1;
                     continue;
                 }
@@ -305,12 +326,22 @@ impl Client {
             };
             match outcome {
                 Err(error) => {
+                    tracing::debug!(
+                        target: "packctl::registry",
+                        %method, %url, attempt = attempt + 1,
+                        ms = started.elapsed().as_millis() as u64,
+                        error = %error_chain(&error),
+                        "request failed"
+                    );
                     if !downgraded && self.speaks_plain_http(&error) {
                         downgraded = true;
                         continue;
                     }
                     if attempt + 1 < attempts && is_transient(&error) {
-                        tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                        let delay = self.retry.delay(attempt, None);
+                        let reason = format!("connection failed: {}", error_chain(&error));
+                        retrying(&method, &url, attempt, delay, &reason);
+                        tokio::time::sleep(delay).await;
                         attempt += 1;
                         continue;
                     }
@@ -318,9 +349,21 @@ impl Client {
                 }
                 Ok(response) => {
                     let status = response.status();
+                    tracing::debug!(
+                        target: "packctl::registry",
+                        %method, %url, status = status.as_u16(), attempt = attempt + 1,
+                        sent, received = response.content_length(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "request"
+                    );
                     if status == StatusCode::UNAUTHORIZED && !reauthenticated {
                         reauthenticated = true;
                         if self.learn_challenge(&response, scope) {
+                            tracing::debug!(
+                                target: "packctl::registry",
+                                %method, %url,
+                                "authenticating as the registry's challenge asks, then again"
+                            );
                             continue;
                         }
                         return Ok(response);
@@ -329,7 +372,14 @@ impl Client {
                         && (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
                     {
                         let after = retry_after(&response);
-                        tokio::time::sleep(self.retry.delay(attempt, after)).await;
+                        let delay = self.retry.delay(attempt, after);
+                        let reason = if status == StatusCode::TOO_MANY_REQUESTS {
+                            format!("HTTP {} (too many requests)", status.as_u16())
+                        } else {
+                            format!("HTTP {} (server error)", status.as_u16())
+                        };
+                        retrying(&method, &url, attempt, delay, &reason);
+                        tokio::time::sleep(delay).await;
                         attempt += 1;
                         continue;
                     }
@@ -809,6 +859,39 @@ fn urlencode(text: &str) -> String {
         }
     }
     out
+}
+
+/// `url` without its query and fragment, which may carry signed-URL secrets.
+pub(crate) fn without_query(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url.to_string()
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The event of a request about to be sent again.
+fn retrying(method: &reqwest::Method, url: &str, attempt: u32, delay: Duration, reason: &str) {
+    tracing::info!(
+        target: "packctl::registry",
+        %method, %url, attempt = attempt + 1,
+        delay_ms = delay.as_millis() as u64,
+        reason,
+        "retrying"
+    );
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub use tags::{
 };
 
 use crate::auth::{Credential, CredentialSource};
-use crate::content::{BlobReader, BoxReader, Source, StoreError};
+use crate::content::{BlobPut, BlobReader, BoxReader, Source, StoreError};
 use crate::oci::{Descriptor, Digest, Location, pack_repository};
 use crate::registry::{Progress, RegistryStore, RetryPolicy, TransportOptions};
 use bytes::Bytes;
@@ -157,19 +157,19 @@ impl Store {
         }
     }
 
-    /// Stores a blob unless it is present; `true` when bytes were written (or mounted).
+    /// Stores a blob unless it is present, and says whether it was present, mounted or sent.
     pub async fn push_blob(
         &self,
         repository: &str,
         descriptor: &Descriptor,
         source: &Source<'_>,
         progress: &Progress,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<BlobPut, StoreError> {
         match self {
             Store::Layout(s) => {
                 let layout = s.layout(repository);
                 if layout.has_blob(&descriptor.digest, descriptor.size) {
-                    return Ok(false);
+                    return Ok(BlobPut::Present);
                 }
                 layout.create()?;
                 let reader = source.open(descriptor).await?;
@@ -177,7 +177,11 @@ impl Store {
                     .put_blob(descriptor, reader, &self.location(repository))
                     .await?;
                 progress(descriptor.size);
-                Ok(written)
+                Ok(if written {
+                    BlobPut::Sent
+                } else {
+                    BlobPut::Present
+                })
             }
             Store::Registry(r) => r.push_blob(repository, descriptor, source, progress).await,
         }

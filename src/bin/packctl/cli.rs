@@ -31,9 +31,13 @@ pub struct GlobalArgs {
     /// Print no status messages on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Print more status messages on stderr (a line per blob moved)
+    /// Print more status messages on stderr: -v a line per blob moved and every retry with
+    /// its reason, -vv also every registry request (method, URL, status, bytes, time)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+    /// Print everything packctl traces on stderr, the finest level (never a secret)
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub debug: bool,
     /// Draw no progress bars (they are drawn only when stderr is a terminal)
     #[arg(long, global = true)]
     pub no_progress: bool,

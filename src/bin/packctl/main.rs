@@ -14,9 +14,37 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     diagnostics::install_panic_hook();
     let cli = cli::Cli::parse();
+    install_tracing(&cli.global);
     let printer = printer::Printer::new(&cli.global);
     match commands::run(cli.command, printer) {
         Ok(code) => code,
         Err(error) => diagnostics::report(&error),
     }
+}
+
+/// Sends the library's traces to stderr: retries at `-v`, each request at `-vv`, everything
+/// with `--debug`; nothing otherwise.
+fn install_tracing(global: &cli::GlobalArgs) {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match (global.debug, global.verbose) {
+        (true, _) => LevelFilter::TRACE,
+        (false, 0) => return,
+        (false, 1) => LevelFilter::INFO,
+        (false, _) => LevelFilter::DEBUG,
+    };
+    let filter = tracing_subscriber::filter::Targets::new().with_target("packctl", level);
+    use tracing_subscriber::layer::{Layer as _, SubscriberExt as _};
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(
+                    std::io::IsTerminal::is_terminal(&std::io::stderr())
+                        && std::env::var_os("NO_COLOR").is_none(),
+                )
+                .without_time()
+                .with_filter(filter),
+        )
+        .try_init();
 }

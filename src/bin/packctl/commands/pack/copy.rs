@@ -34,8 +34,12 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             PushStatus::Overwritten { .. } => "overwrote",
             _ => "copied",
         };
+        let mounted = match c.blobs.mounted {
+            0 => String::new(),
+            n => format!(", {n} mounted"),
+        };
         printer.status(format_args!(
-            "{how} {} -> {} ({} blob(s), {} sent, {} already there)",
+            "{how} {} -> {} ({} blob(s), {} sent, {} already there{mounted})",
             c.from,
             c.to,
             c.blobs.transferred,
