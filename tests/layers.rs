@@ -231,7 +231,6 @@ fn the_library_depends_on_no_command_line_crate() {
         .current_dir(ROOT)
         .args([
             "tree",
-            "--offline",
             "--locked",
             "-e",
             "normal",
