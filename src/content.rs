@@ -273,6 +273,21 @@ fn describe_errors(errors: &[RegistryErrorEntry], body: &str) -> String {
     format!(": {}", parts.join("; "))
 }
 
+/// An error with its causes, for a one-line message.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Whether a connection failed on the server's certificate.
 pub fn is_certificate_error(error: &reqwest::Error) -> bool {
     let mut source: Option<&dyn std::error::Error> = Some(error);

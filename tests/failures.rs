@@ -8,13 +8,19 @@ use common::{Sandbox, sample, tree};
 use std::fs;
 
 fn push(sandbox: &Sandbox, fake: &Fake) -> common::Run {
-    sandbox.run([
+    push_with(sandbox, fake, &[])
+}
+
+fn push_with(sandbox: &Sandbox, fake: &Fake, flags: &[&str]) -> common::Run {
+    let mut args = vec![
         "pack",
         "push",
         "testdata/packs/golden-centos-aws",
         "-r",
         &fake.host,
-    ])
+    ];
+    args.extend_from_slice(flags);
+    sandbox.run(args)
 }
 
 fn count(fake: &Fake, method: &str, path_part: &str) -> usize {
@@ -356,16 +362,7 @@ fn vv_shows_each_retry_with_its_reason() {
         ..Faults::default()
     });
     let sandbox = Sandbox::new();
-    let run = sandbox
-        .run([
-            "pack",
-            "push",
-            "testdata/packs/golden-centos-aws",
-            "-r",
-            &fake.host,
-            "-vv",
-        ])
-        .success();
+    let run = push_with(&sandbox, &fake, &["-vv"]).success();
     let failed_puts = run
         .stderr
         .lines()
@@ -388,16 +385,7 @@ fn vv_shows_each_retry_with_its_reason() {
         fail_puts: 1,
         ..Faults::default()
     });
-    let run = sandbox
-        .run([
-            "pack",
-            "push",
-            "testdata/packs/golden-centos-aws",
-            "-r",
-            &fake.host,
-            "-v",
-        ])
-        .success();
+    let run = push_with(&sandbox, &fake, &["-v"]).success();
     assert_eq!(
         run.stderr.matches("retrying the upload").count(),
         1,

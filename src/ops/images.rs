@@ -2,7 +2,7 @@
 //! registries, as Palette's pack pipeline does before it publishes a pack.
 
 use crate::auth::{Credential, CredentialSource};
-use crate::content::StoreError;
+use crate::content::{StoreError, error_chain};
 use crate::pack::{DEFAULT_REGISTRY, Finding, ListedImage, VALUES_YAML};
 use crate::registry::{RegistryStore, RetryPolicy, TransportOptions};
 use futures_util::StreamExt;
@@ -267,19 +267,4 @@ fn is_unreachable(error: &StoreError) -> bool {
             | StoreError::Transport { .. }
             | StoreError::Stalled { .. }
     )
-}
-
-/// An error with its causes, for a one-line message.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

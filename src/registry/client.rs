@@ -5,7 +5,7 @@ use super::tls::Trust;
 use super::token::{Challenge, Scope, Token, TokenResponse, parse_challenge};
 use crate::auth::Credential;
 pub use crate::content::BodyError;
-use crate::content::{RegistryErrorEntry, StoreError, is_certificate_error};
+use crate::content::{RegistryErrorEntry, StoreError, error_chain, is_certificate_error};
 use crate::oci::normalize_host;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -747,10 +747,15 @@ fn retry_after(response: &Response) -> Option<Duration> {
 /// The error without the query and fragment of its URL.
 pub fn redact(mut error: reqwest::Error) -> reqwest::Error {
     if let Some(url) = error.url_mut() {
-        url.set_query(None);
-        url.set_fragment(None);
+        strip_query(url);
     }
     error
+}
+
+/// Drops the query and fragment, which may carry signed-URL secrets.
+fn strip_query(url: &mut Url) {
+    url.set_query(None);
+    url.set_fragment(None);
 }
 
 /// When a transfer last made progress; shared between a request and the body it sends.
@@ -861,26 +866,13 @@ fn urlencode(text: &str) -> String {
     out
 }
 
-/// `url` without its query and fragment, which may carry signed-URL secrets.
-pub(crate) fn without_query(url: &Url) -> String {
+/// `url` without its query, fragment and user information, to be shown.
+fn without_query(url: &Url) -> String {
     let mut url = url.clone();
-    url.set_query(None);
-    url.set_fragment(None);
+    strip_query(&mut url);
     let _ = url.set_password(None);
     let _ = url.set_username("");
     url.to_string()
-}
-
-/// An error and its causes, `: `-separated.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The event of a request about to be sent again.

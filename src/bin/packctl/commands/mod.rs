@@ -18,7 +18,7 @@ use packctl::env::EnvVars;
 use packctl::oci::FullRef;
 use packctl::oci::Location;
 use packctl::oci::PackRef;
-use packctl::ops::Located;
+use packctl::ops::{Located, PushOptions};
 use packctl::registry::TransportOptions;
 use packctl::store::{OpenOptions, Store};
 use std::future::Future;
@@ -189,7 +189,7 @@ pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Locat
 pub struct NoServer;
 
 /// Build options from the command line and `SOURCE_DATE_EPOCH`.
-pub fn build_options(format: Format) -> anyhow::Result<BuildOptions> {
+fn build_options(format: Format) -> anyhow::Result<BuildOptions> {
     let created = match std::env::var(EnvVars::SOURCE_DATE_EPOCH) {
         Ok(value) if !value.trim().is_empty() => {
             let seconds: u64 =
@@ -206,6 +206,14 @@ pub fn build_options(format: Format) -> anyhow::Result<BuildOptions> {
     let mut options = BuildOptions::default();
     options.format = format;
     options.created = created;
+    Ok(options)
+}
+
+/// Push options from the command line: `-f` and the encoding.
+pub fn push_options(force: bool, format: Format) -> anyhow::Result<PushOptions> {
+    let mut options = PushOptions::default();
+    options.force = force;
+    options.build = build_options(format)?;
     Ok(options)
 }
 

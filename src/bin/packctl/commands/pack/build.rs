@@ -1,20 +1,14 @@
 //! `packctl pack build DIR --oci-layout OUT`: the artifact, into an OCI image layout.
 
 use crate::cli::BuildArgs;
-use crate::commands::{block_on, build_options};
+use crate::commands::{block_on, push_options};
 use crate::printer::Printer;
-use packctl::ops::{PushOptions, build_pack, push_artifact};
+use packctl::ops::{build_pack, push_artifact};
 use packctl::store::{LayoutStore, Store};
 use std::process::ExitCode;
 
 pub fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let options = {
-        let mut options = PushOptions::default();
-        options.force = args.force;
-        options.build = build_options(args.format.into())?;
-        options.concurrency = 4;
-        options
-    };
+    let options = push_options(args.force, args.format.into())?;
     let store = Store::Layout(LayoutStore::new(&args.oci_layout));
     let outcome = block_on(async {
         let (pack, artifact, warnings) = build_pack(&args.dir, &options.build).await?;

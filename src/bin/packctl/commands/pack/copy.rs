@@ -20,12 +20,8 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     };
     let from = open(&args.from, transport(&args.transport))?;
     let to = open(&args.to, transport(&args.transport))?;
-    let options = {
-        let mut options = CopyOptions::default();
-        options.force = args.force;
-        options.concurrency = 4;
-        options
-    };
+    let mut options = CopyOptions::default();
+    options.force = args.force;
     let copied = block_on(copy(&from, &to, &what, &options, &printer.reporter()))??;
     for c in &copied {
         let how = match &c.status {

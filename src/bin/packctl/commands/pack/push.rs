@@ -1,21 +1,15 @@
 //! `packctl pack push DIR -r SERVER [-f]`: stdout gets `reference@digest`.
 
 use crate::cli::PushArgs;
-use crate::commands::{block_on, build_options, human_bytes, open_store, print_warnings};
+use crate::commands::{block_on, human_bytes, open_store, print_warnings, push_options};
 use crate::printer::Printer;
-use packctl::ops::{PushOptions, PushOutcome, PushStatus, push};
+use packctl::ops::{PushOutcome, PushStatus, push};
 use packctl::pack::Ignored;
 use std::process::ExitCode;
 
 pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.store)?;
-    let options = {
-        let mut options = PushOptions::default();
-        options.force = args.force;
-        options.build = build_options(args.format.into())?;
-        options.concurrency = 4;
-        options
-    };
+    let options = push_options(args.force, args.format.into())?;
     // Read the key before pushing, so a wrong password does not leave an unsigned push.
     let key = match &args.sign {
         Some(path) => Some(packctl::sign::keys::load_private_key(
