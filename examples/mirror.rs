@@ -46,12 +46,12 @@ impl Reporter for Lines {
 }
 
 /// Opens `location` (`oci:PATH` or `host[:port][/base]`) with the Docker config's credentials.
-fn open(location: &str) -> Result<Store, Box<dyn std::error::Error>> {
+async fn open(location: &str) -> Result<Store, Box<dyn std::error::Error>> {
     let mut options = OpenOptions::default();
     if let Ok(config) = DockerConfig::from_env() {
         options.credentials = Arc::new(config);
     }
-    Ok(Store::open(&Location::parse(location)?, &options)?)
+    Ok(Store::open(&Location::parse(location)?, &options).await?)
 }
 
 /// Copies every version of every pack of `from` into `to`; what `to` has is skipped.
@@ -75,10 +75,12 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let run = || -> Result<(), Box<dyn std::error::Error>> {
-        let (from, to) = (open(from)?, open(to)?);
         let lines = Arc::new(Lines::default());
         let runtime = tokio::runtime::Runtime::new()?;
-        let count = runtime.block_on(mirror(&from, &to, &lines))?;
+        let count = runtime.block_on(async {
+            let (from, to) = (open(from).await?, open(to).await?);
+            Ok::<_, Box<dyn std::error::Error>>(mirror(&from, &to, &lines).await?)
+        })?;
         eprintln!(
             "{count} version(s): {} blob(s) copied, {} already there, {} bytes read",
             lines.new.load(Ordering::Relaxed),
@@ -105,8 +107,12 @@ mod tests {
     #[tokio::test]
     async fn mirrors_every_pack_and_then_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let from = open(&format!("oci:{}", dir.path().join("from").display())).unwrap();
-        let to = open(&format!("oci:{}", dir.path().join("to").display())).unwrap();
+        let from = open(&format!("oci:{}", dir.path().join("from").display()))
+            .await
+            .unwrap();
+        let to = open(&format!("oci:{}", dir.path().join("to").display()))
+            .await
+            .unwrap();
         let silent: SharedReporter = Arc::new(packctl::progress::Silent);
         let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/packs");
         for name in ["hello-chart", "hello-manifests"] {

@@ -223,6 +223,34 @@ pub enum StoreError {
         /// How many merges were written.
         rounds: usize,
     },
+    /// The async runtime shut down before the store's file-system work could run.
+    #[error("the async runtime shut down before the work on {location} ran")]
+    ShutDown {
+        /// The store.
+        location: String,
+    },
+}
+
+/// Runs file-system work (an `fsync`, a lock wait, a rename) on tokio's blocking threads, so
+/// that it never holds an async worker. A panic in `work` resumes in the caller.
+pub(crate) async fn off_worker<T, E>(
+    location: &str,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(StoreError::ShutDown {
+                location: location.to_string(),
+            }
+            .into()),
+        },
+    }
 }
 
 impl StoreError {

@@ -5,7 +5,7 @@
 //! `skopeo oci:` and zot read. Every write goes to a temporary file that is then renamed, a
 //! blob that is present is never rewritten, and index.json changes under a lock on the folder.
 
-use crate::content::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest};
+use crate::content::{BoxReader, StoreError, TagCondition, TagWrite, TaggedManifest, off_worker};
 use crate::oci::digest::{CopyError, copy_verified};
 use crate::oci::is_valid_tag;
 use crate::oci::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation};
@@ -307,9 +307,13 @@ impl Layout {
         digest: &Digest,
         location: &str,
     ) -> Result<BoxReader, StoreError> {
-        let path = self.blob_path(digest);
-        let (file, _) =
-            self.open_regular_blob(&path, digest, location, || format!("{location}@{digest}"))?;
+        let (layout, digest, at) = (self.clone(), digest.clone(), location.to_string());
+        let file = off_worker(location, move || {
+            let path = layout.blob_path(&digest);
+            layout.open_regular_blob(&path, &digest, &at, || format!("{at}@{digest}"))
+        })
+        .await?
+        .0;
         Ok(Box::pin(tokio::fs::File::from_std(file)))
     }
 
@@ -342,18 +346,24 @@ impl Layout {
         reader: BoxReader,
         location: &str,
     ) -> Result<bool, StoreError> {
-        if self.has_blob(&descriptor.digest, descriptor.size) {
-            return Ok(false);
-        }
         let path = self.blob_path(&descriptor.digest);
-        let dir = path
-            .parent()
-            .expect("a blob path has a folder")
-            .to_path_buf();
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(io_error(&dir))?;
-        let tmp = crate::scratch::file_in(&dir).map_err(io_error(&dir))?;
+        // The temporary file is removed when it is dropped, so a future dropped mid-copy
+        // leaves nothing behind.
+        let (layout, wanted, at) = (self.clone(), descriptor.clone(), path.clone());
+        let Some(tmp) = off_worker(location, move || {
+            if layout.has_blob(&wanted.digest, wanted.size) {
+                return Ok(None);
+            }
+            let dir = at.parent().expect("a blob path has a folder");
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+            crate::scratch::file_in(dir)
+                .map(Some)
+                .map_err(io_error(dir))
+        })
+        .await?
+        else {
+            return Ok(false);
+        };
         let (file, tmp_path) = tmp.into_parts();
         let mut out =
             tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
@@ -372,9 +382,12 @@ impl Layout {
                 return Err(StoreError::from_io(e).unwrap_or_else(|e| io_error(&path)(e)));
             }
         }
-        tmp_path
-            .persist(&path)
-            .map_err(|e| io_error(&path)(e.error))?;
+        off_worker(location, move || {
+            tmp_path
+                .persist(&path)
+                .map_err(|e| io_error(&path)(e.error))
+        })
+        .await?;
         Ok(true)
     }
 

@@ -37,15 +37,18 @@
 //! # let store_path = dir.path().join("packs");
 //! # let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/packs/hello-chart");
 //! let location = packctl::oci::Location::parse(&format!("oci:{}", store_path.display()))?;
-//! let store = Store::open(&location, &OpenOptions::default())?;
 //! let reporter: SharedReporter = Arc::new(Silent);
 //!
 //! let runtime = tokio::runtime::Runtime::new()?;
-//! let pushed = runtime.block_on(push(&store, &pack, &PushOptions::default(), &reporter))?;
-//! println!("{}@{}", pushed.reference, pushed.digest);
+//! runtime.block_on(async {
+//!     let store = Store::open(&location, &OpenOptions::default()).await?;
+//!     let pushed = push(&store, &pack, &PushOptions::default(), &reporter).await?;
+//!     println!("{}@{}", pushed.reference, pushed.digest);
 //!
-//! let packs = runtime.block_on(list(&store, None))?;
-//! assert_eq!(packs[0].name, "hello-chart");
+//!     let packs = list(&store, None).await?;
+//!     assert_eq!(packs[0].name, "hello-chart");
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
 //! # Ok(())
 //! # }
 //! ```

@@ -196,3 +196,48 @@ fn usage_errors_exit_2() {
         "a usage error wrote files"
     );
 }
+
+#[test]
+fn store_operations_show_with_vv() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("packs").display());
+    let push = |extra: &[&str]| {
+        let mut args = vec![
+            "pack",
+            "push",
+            "testdata/packs/hello-chart",
+            "-r",
+            &store,
+            "-f",
+        ];
+        args.extend_from_slice(extra);
+        sandbox.run(args).success()
+    };
+    let run = push(&["-vv"]);
+    let quiet = push(&[]);
+    assert!(!quiet.stderr.contains("packctl::store"), "{}", quiet.stderr);
+    let events: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("packctl::store") && l.contains(": done "))
+        .collect();
+    // The first push resolves the tag, stores each blob and writes the tag, each an event
+    // naming the operation, the store's repository, what it was about and its time.
+    let repository = format!("store={store}/spectro-packs/archive/hello-chart ");
+    for operation in ["resolve", "push_blob", "put_manifest_if"] {
+        assert!(
+            events
+                .iter()
+                .any(|l| l.contains(&format!("operation=\"{operation}\""))
+                    && l.contains(&repository)
+                    && l.contains("elapsed_ms=")),
+            "no {operation} event in\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        events.iter().any(|l| l.contains("subject=0.1.0")),
+        "{}",
+        run.stderr
+    );
+}

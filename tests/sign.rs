@@ -174,7 +174,7 @@ fn the_key_cosign_generated_loads_with_an_empty_password() {
 }
 
 fn registry_store(registry: &Registry) -> Store {
-    Store::open(
+    Store::open_blocking(
         &Location::Registry {
             host: registry.host.clone(),
             base: String::new(),

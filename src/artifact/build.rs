@@ -20,6 +20,10 @@ pub struct BuildOptions {
     pub format: Format,
     /// `org.opencontainers.image.created`, from `SOURCE_DATE_EPOCH`; nothing else varies.
     pub created: Option<String>,
+    /// The folder of the digest cache ([`super::cache`]); `None` hashes every file. The
+    /// command line passes `$PACKCTL_CACHE_DIR`, `$XDG_CACHE_HOME/packctl` or
+    /// `~/.cache/packctl`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Where the bytes of a blob are.
@@ -107,7 +111,7 @@ pub fn build(pack: &Pack, options: &BuildOptions) -> Result<Artifact, ArtifactEr
         source,
     })?;
     let (manifest, blobs) = match options.format {
-        Format::Structured => structured(pack, scratch.path())?,
+        Format::Structured => structured(pack, scratch.path(), options.cache_dir.as_deref())?,
         Format::Archive => archive(pack, scratch.path())?,
     };
     let mut manifest = manifest;
@@ -206,9 +210,13 @@ fn digest_files(
         .collect())
 }
 
-fn structured(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
+fn structured(
+    pack: &Pack,
+    scratch: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
     let plain: Vec<&PackFile> = pack.parts().iter().filter_map(Part::file).collect();
-    let cache = DigestCache::open();
+    let cache = DigestCache::open(cache_dir);
     let digests = digest_files(&plain, &cache);
     cache.save();
     let mut digests = digests?.into_iter();

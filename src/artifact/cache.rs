@@ -6,7 +6,6 @@
 //! within the same timestamp tick would go unseen. Only files of 1 MiB or more are cached:
 //! smaller ones hash faster than the cache is read.
 
-use crate::env::EnvVars;
 use crate::oci::digest::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -55,22 +54,11 @@ pub struct DigestCache {
     dirty: Mutex<bool>,
 }
 
-/// Where the cache lives: `$PACKCTL_CACHE_DIR`, `$XDG_CACHE_HOME/packctl` or `~/.cache/packctl`.
-pub fn cache_dir() -> Option<PathBuf> {
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    var(EnvVars::PACKCTL_CACHE_DIR)
-        .or_else(|| var(EnvVars::XDG_CACHE_HOME).map(|d| d.join("packctl")))
-        .or_else(|| var(EnvVars::HOME).map(|h| h.join(".cache/packctl")))
-}
-
 impl DigestCache {
-    /// Opens the cache in its usual place; an unreadable cache is an empty one.
-    pub fn open() -> DigestCache {
-        let Some(path) = cache_dir().map(|d| d.join("digests-v1.json")) else {
+    /// Opens the cache in `dir` (`None`: a cache that keeps nothing); an unreadable cache is
+    /// an empty one.
+    pub fn open(dir: Option<&Path>) -> DigestCache {
+        let Some(path) = dir.map(|d| d.join("digests-v1.json")) else {
             return DigestCache::default();
         };
         let entries = std::fs::read(&path)

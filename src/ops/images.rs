@@ -2,7 +2,7 @@
 //! registries, as Palette's pack pipeline does before it publishes a pack.
 
 use crate::auth::{Credential, CredentialSource};
-use crate::content::{StoreError, error_chain};
+use crate::content::{StoreError, error_chain, off_worker};
 use crate::pack::{DEFAULT_REGISTRY, Finding, ListedImage, VALUES_YAML};
 use crate::registry::{RegistryStore, RetryPolicy, TransportOptions};
 use futures_util::StreamExt;
@@ -121,6 +121,9 @@ impl ImageCheck {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImageCheckError {
+    /// The registries could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The list is longer than [`MAX_IMAGE_CHECKS`].
     #[error("values.yaml lists {count} distinct images; an image check looks up at most {max}")]
     TooMany {
@@ -155,13 +158,23 @@ pub async fn check_images(
             max: MAX_IMAGE_CHECKS,
         });
     }
-    let mut stores: HashMap<&str, Result<RegistryStore, String>> = HashMap::new();
-    for image in &distinct {
-        let registry = image.reference.registry.as_str();
-        stores
-            .entry(registry)
-            .or_insert_with(|| open_registry(registry, options));
-    }
+    let registries: Vec<String> = distinct
+        .iter()
+        .map(|image| image.reference.registry.clone())
+        .collect();
+    let opening = options.clone();
+    // Credential helpers are subprocesses, and certificate files are read: off the workers.
+    let stores = off_worker("the image registries", move || {
+        let mut stores: HashMap<String, Result<RegistryStore, String>> = HashMap::new();
+        for registry in registries {
+            if let std::collections::hash_map::Entry::Vacant(entry) = stores.entry(registry) {
+                let store = open_registry(entry.key(), &opening);
+                entry.insert(store);
+            }
+        }
+        Ok::<_, StoreError>(stores)
+    })
+    .await?;
     let stores = &stores;
     // A registry that could not be reached once is not asked again for every other image it
     // holds: each of those would wait out the same retries.

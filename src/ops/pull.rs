@@ -3,7 +3,7 @@
 
 use super::{Resolved, Transfer, parse_manifest, resolve};
 use crate::artifact::unpack::{self, Encoding, Limits, MAX_CONFIG_SIZE, Plan, Step};
-use crate::content::{BlobPut, StoreError};
+use crate::content::{BlobPut, StoreError, off_worker};
 use crate::env::EnvVars;
 use crate::error::Error;
 use crate::oci::digest::{CopyError, copy_verified};
@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How to pull.
 #[derive(Debug, Clone)]
@@ -81,7 +83,11 @@ pub async fn pull(
     options: &PullOptions,
     reporter: &SharedReporter,
 ) -> Result<PullOutcome, Error> {
-    check_target(target)?;
+    let checked = target.to_path_buf();
+    off_worker(&target.display().to_string(), move || {
+        check_target(&checked)
+    })
+    .await?;
     let resolved = resolve(store, located).await?;
     // Verify the digest the reference resolved to, then fetch by that digest only, so a tag
     // that moves meanwhile cannot slip other content in.
@@ -127,21 +133,29 @@ pub async fn pull(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    // Declared before the temporary folders, so dropped after them: on failure the
-    // folders this pull made for the target are removed once they are empty again.
-    let mut made = MadeFolders::create(&parent).map_err(|source| Error::Io {
-        path: parent.clone(),
-        source,
-    })?;
-    let temp = || {
-        crate::scratch::dir_in(&parent).map_err(|source| Error::Io {
+    let location = target.display().to_string();
+    let prepared = off_worker(&location, move || {
+        let made = MadeFolders::create(&parent).map_err(|source| Error::Io {
             path: parent.clone(),
             source,
-        })
-    };
+        })?;
+        let temp = || {
+            crate::scratch::dir_in(&parent).map_err(|source| Error::Io {
+                path: parent.clone(),
+                source,
+            })
+        };
+        let staging = temp()?;
+        // A tuple drops its fields in order: the folders first, then what was made for them.
+        Ok::<_, Error>((staging, temp()?, made))
+    })
+    .await?;
+    // Declared before the temporary folders, so dropped after them: on failure the
+    // folders this pull made for the target are removed once they are empty again.
+    let mut made = prepared.2;
     // Both folders vanish on any error: nothing half-written is left behind.
-    let staging = temp()?;
-    let folder = temp()?;
+    let staging = prepared.0;
+    let folder = prepared.1;
 
     let blobs = fetch_blobs(
         store,
@@ -152,15 +166,6 @@ pub async fn pull(
         reporter,
     )
     .await?;
-    let root = folder.path().to_path_buf();
-    let staging_dir = staging.path().to_path_buf();
-    let mut limits = options.limits.clone();
-    let steps = plan.steps.clone();
-    let written =
-        tokio::task::spawn_blocking(move || apply(&steps, &staging_dir, &root, &mut limits))
-            .await
-            .expect("unpacking does not panic")?;
-
     let mut outcome = PullOutcome {
         reference: resolved.reference.clone(),
         digest: resolved.descriptor.digest.clone(),
@@ -169,12 +174,82 @@ pub async fn pull(
         name: None,
         version: None,
         blobs,
-        written,
+        written: 0,
         skipped_layers: plan.skipped.len(),
         verified: options.verify_key.is_some(),
         warnings: Vec::new(),
     };
-    if options.validate {
+    // Unpacking, validation and the rename run on a blocking thread that owns the temporary
+    // folders: if this future is dropped, that work stops at its next step and removes them.
+    let dropped = Dropped::default();
+    let stop = Arc::clone(&dropped.0);
+    let (limits, steps, validating) =
+        (options.limits.clone(), plan.steps.clone(), options.validate);
+    let target = target.to_path_buf();
+    off_worker(&location, move || {
+        let work = Work {
+            steps: &steps,
+            limits,
+            validating,
+            stop: &stop,
+        };
+        outcome.written = finish(&work, staging, folder, &target, &mut outcome)?;
+        made.keep();
+        Ok(outcome)
+    })
+    .await
+}
+
+/// Set when a pull's future is dropped, so that its blocking work stops instead of finishing.
+#[derive(Default)]
+struct Dropped(Arc<AtomicBool>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What the blocking part of a pull does.
+struct Work<'a> {
+    steps: &'a [Step],
+    limits: Limits,
+    validating: bool,
+    /// Set when the pull was dropped.
+    stop: &'a AtomicBool,
+}
+
+impl Work<'_> {
+    /// Fails when the pull was dropped; nobody reads the error, its guards clean up.
+    fn go_on(&self, target: &Path) -> Result<(), Error> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(Error::Io {
+                path: target.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "the pull was dropped",
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Unpacks the fetched blobs of `staging` into `folder`, validates the result when asked
+/// (filling in `outcome`) and renames it to `target`; returns the bytes written. Between
+/// steps it stops when the pull was dropped.
+fn finish(
+    work: &Work<'_>,
+    staging: tempfile::TempDir,
+    folder: tempfile::TempDir,
+    target: &Path,
+    outcome: &mut PullOutcome,
+) -> Result<u64, Error> {
+    let mut limits = work.limits.clone();
+    let written = apply(work, staging.path(), folder.path(), &mut limits, target)?;
+    drop(staging);
+    work.go_on(target)?;
+    if work.validating {
         let validation = validate(folder.path());
         match validation.pack {
             Some(pack) => {
@@ -184,19 +259,20 @@ pub async fn pull(
             }
             None => {
                 return Err(Error::PulledInvalid {
-                    reference: resolved.reference,
+                    reference: outcome.reference.clone(),
                     findings: validation.findings,
                 });
             }
         }
     }
-    let folder = folder.keep();
-    fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).map_err(|source| {
+    fs::set_permissions(folder.path(), fs::Permissions::from_mode(0o755)).map_err(|source| {
         Error::Io {
-            path: folder.clone(),
+            path: folder.path().to_path_buf(),
             source,
         }
     })?;
+    work.go_on(target)?;
+    let folder = folder.keep();
     if let Err(source) = fs::rename(&folder, target) {
         let _ = fs::remove_dir_all(&folder);
         return Err(if target.exists() {
@@ -210,8 +286,7 @@ pub async fn pull(
             }
         });
     }
-    made.keep();
-    Ok(outcome)
+    Ok(written)
 }
 
 /// The folders above a pull's target that the pull had to create.
@@ -393,7 +468,14 @@ async fn check_config(
 }
 
 /// Writes every step into `root` from the staged blobs; returns the bytes written.
-fn apply(steps: &[Step], staging: &Path, root: &Path, limits: &mut Limits) -> Result<u64, Error> {
+fn apply(
+    work: &Work<'_>,
+    staging: &Path,
+    root: &Path,
+    limits: &mut Limits,
+    target: &Path,
+) -> Result<u64, Error> {
+    let steps = work.steps;
     // A blob used by several files is copied for all but its last use, then moved.
     let mut uses: HashMap<&Digest, usize> = HashMap::new();
     for step in steps {
@@ -401,6 +483,7 @@ fn apply(steps: &[Step], staging: &Path, root: &Path, limits: &mut Limits) -> Re
     }
     let mut written = 0u64;
     for step in steps {
+        work.go_on(target)?;
         let layer = step.layer();
         let blob = staged(staging, &layer.digest);
         match step {

@@ -2,7 +2,7 @@
 
 use super::Transfer;
 use crate::artifact::{self, Artifact, BlobSource, BuildOptions};
-use crate::content::{BlobPut, Source, StoreError, TagCondition, TagWrite};
+use crate::content::{BlobPut, Source, StoreError, TagCondition, TagWrite, off_worker};
 use crate::error::Error;
 use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE};
 use crate::pack::{Finding, Ignored, Pack};
@@ -75,18 +75,21 @@ pub struct PushOutcome {
     pub ignored: Vec<Ignored>,
 }
 
-/// Validates and builds the pack in `dir`; CPU-heavy work runs off the async threads.
+/// Validates and builds the pack in `dir` on tokio's blocking threads: reading the folder,
+/// validating it and compressing never hold an async worker. When the future is dropped, the
+/// build finishes and its temporary files are removed with the artifact.
 pub async fn build_pack(
     dir: &Path,
     options: &BuildOptions,
 ) -> Result<(Pack, Artifact, Vec<Finding>), Error> {
-    let (pack, warnings) = Pack::open(dir)?;
-    let options = options.clone();
-    let for_build = pack.clone();
-    let artifact = tokio::task::spawn_blocking(move || artifact::build(&for_build, &options))
-        .await
-        .expect("building an artifact does not panic")?;
-    Ok((pack, artifact, warnings))
+    let (dir, options) = (dir.to_path_buf(), options.clone());
+    let location = dir.display().to_string();
+    off_worker(&location, move || {
+        let (pack, warnings) = Pack::open(&dir)?;
+        let artifact = artifact::build(&pack, &options)?;
+        Ok((pack, artifact, warnings))
+    })
+    .await
 }
 
 /// Pushes the pack in `dir` to its repository in `store`.

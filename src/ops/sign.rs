@@ -16,6 +16,7 @@ use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Payloads larger than this are not read.
 const MAX_PAYLOAD: u64 = 1 << 20;
@@ -72,13 +73,14 @@ pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<
         )
         .await?;
     let signature = store.reference(repository, &tag);
-    let mut added = false;
+    let added = Arc::new(AtomicBool::new(false));
     // Read, add and write as one step (on a registry: until the layer stays), so that
     // signers at the same moment all keep their signatures.
+    let (adding, reference) = (added.clone(), signature.clone());
     let merged = store
-        .merge_tag(repository, &tag, |current| -> Result<_, Error> {
+        .merge_tag(repository, &tag, move |current| -> Result<_, Error> {
             let mut layers = match current {
-                Some(bytes) => parse_manifest(&signature, bytes)?.layers,
+                Some(bytes) => parse_manifest(&reference, bytes)?.layers,
                 None => Vec::new(),
             };
             if layers
@@ -87,7 +89,7 @@ pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<
             {
                 return Ok(None);
             }
-            added = true;
+            adding.store(true, Ordering::Relaxed);
             layers.push(layer.clone());
             Ok(Some(signature_manifest(layers)))
         })
@@ -103,7 +105,7 @@ pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<
         digest,
         signature,
         signature_digest: merged.digest,
-        added,
+        added: added.load(Ordering::Relaxed),
     })
 }
 

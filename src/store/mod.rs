@@ -9,13 +9,15 @@ pub use tags::{
 };
 
 use crate::auth::{Credential, CredentialSource};
-use crate::content::{BlobPut, BlobReader, BoxReader, Source, StoreError};
+use crate::content::{BlobPut, BlobReader, BoxReader, Source, StoreError, error_chain, off_worker};
 use crate::oci::{Descriptor, Digest, Location, pack_repository};
 use crate::registry::{Progress, RegistryStore, RetryPolicy, TransportOptions};
 use bytes::Bytes;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How to open a registry store.
 #[derive(Debug, Clone)]
@@ -51,8 +53,18 @@ pub enum Store {
 }
 
 impl Store {
-    /// Opens the store at a location.
-    pub fn open(location: &Location, options: &OpenOptions) -> Result<Store, StoreError> {
+    /// Opens the store at a location. A registry's credential is looked up (a Docker
+    /// credential helper is a subprocess) and its certificate files are read on tokio's
+    /// blocking threads.
+    pub async fn open(location: &Location, options: &OpenOptions) -> Result<Store, StoreError> {
+        let (location, options) = (location.clone(), options.clone());
+        let display = location.to_string();
+        off_worker(&display, move || Store::open_blocking(&location, &options)).await
+    }
+
+    /// Opens the store at a location from a thread that may block, outside an async runtime
+    /// (as the command line does); async code calls [`Store::open`].
+    pub fn open_blocking(location: &Location, options: &OpenOptions) -> Result<Store, StoreError> {
         match location {
             Location::Layout(path) => Ok(Store::Layout(LayoutStore::new(path))),
             Location::Registry { host, base } => {
@@ -106,10 +118,16 @@ impl Store {
         repository: &str,
         tag: &str,
     ) -> Result<Option<Descriptor>, StoreError> {
-        match self {
-            Store::Layout(s) => s.layout(repository).resolve(tag),
-            Store::Registry(r) => r.resolve(repository, tag).await,
-        }
+        self.traced("resolve", repository, tag, async {
+            match self {
+                Store::Layout(s) => {
+                    let (layout, tag) = (s.layout(repository), tag.to_string());
+                    off_worker(s.display(), move || layout.resolve(&tag)).await
+                }
+                Store::Registry(r) => r.resolve(repository, tag).await,
+            }
+        })
+        .await
     }
 
     /// Reads a manifest by digest (at most 4 MiB, verified).
@@ -118,12 +136,17 @@ impl Store {
         repository: &str,
         digest: &Digest,
     ) -> Result<Bytes, StoreError> {
-        match self {
-            Store::Layout(s) => s
-                .layout(repository)
-                .manifest(digest, &self.location(repository)),
-            Store::Registry(r) => r.fetch_manifest(repository, digest).await,
-        }
+        self.traced("fetch_manifest", repository, digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let (layout, digest) = (s.layout(repository), digest.clone());
+                    let location = self.location(repository);
+                    off_worker(s.display(), move || layout.manifest(&digest, &location)).await
+                }
+                Store::Registry(r) => r.fetch_manifest(repository, digest).await,
+            }
+        })
+        .await
     }
 
     /// Whether the store holds a blob.
@@ -132,12 +155,19 @@ impl Store {
         repository: &str,
         descriptor: &Descriptor,
     ) -> Result<bool, StoreError> {
-        match self {
-            Store::Layout(s) => Ok(s
-                .layout(repository)
-                .has_blob(&descriptor.digest, descriptor.size)),
-            Store::Registry(r) => r.has_blob(repository, descriptor).await,
-        }
+        self.traced("has_blob", repository, &descriptor.digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let (layout, wanted) = (s.layout(repository), descriptor.clone());
+                    off_worker(s.display(), move || {
+                        Ok(layout.has_blob(&wanted.digest, wanted.size))
+                    })
+                    .await
+                }
+                Store::Registry(r) => r.has_blob(repository, descriptor).await,
+            }
+        })
+        .await
     }
 
     /// Opens a blob; the caller verifies what it reads.
@@ -146,15 +176,18 @@ impl Store {
         repository: &str,
         descriptor: &Descriptor,
     ) -> Result<BoxReader, StoreError> {
-        match self {
-            Store::Layout(s) => {
-                let location = self.location(repository);
-                s.layout(repository)
-                    .open_blob(&descriptor.digest, &location)
-                    .await
+        self.traced("open_blob", repository, &descriptor.digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let location = self.location(repository);
+                    s.layout(repository)
+                        .open_blob(&descriptor.digest, &location)
+                        .await
+                }
+                Store::Registry(r) => r.open_blob(repository, descriptor).await,
             }
-            Store::Registry(r) => r.open_blob(repository, descriptor).await,
-        }
+        })
+        .await
     }
 
     /// Stores a blob unless it is present, and says whether it was present, mounted or sent.
@@ -165,26 +198,36 @@ impl Store {
         source: &Source<'_>,
         progress: &Progress,
     ) -> Result<BlobPut, StoreError> {
-        match self {
-            Store::Layout(s) => {
-                let layout = s.layout(repository);
-                if layout.has_blob(&descriptor.digest, descriptor.size) {
-                    return Ok(BlobPut::Present);
-                }
-                layout.create()?;
-                let reader = source.open(descriptor).await?;
-                let written = layout
-                    .put_blob(descriptor, reader, &self.location(repository))
+        self.traced("push_blob", repository, &descriptor.digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let layout = s.layout(repository);
+                    let (creating, wanted) = (layout.clone(), descriptor.clone());
+                    let present = off_worker(s.display(), move || {
+                        if creating.has_blob(&wanted.digest, wanted.size) {
+                            return Ok(true);
+                        }
+                        creating.create().map(|()| false)
+                    })
                     .await?;
-                progress(descriptor.size);
-                Ok(if written {
-                    BlobPut::Sent
-                } else {
-                    BlobPut::Present
-                })
+                    if present {
+                        return Ok(BlobPut::Present);
+                    }
+                    let reader = source.open(descriptor).await?;
+                    let written = layout
+                        .put_blob(descriptor, reader, &self.location(repository))
+                        .await?;
+                    progress(descriptor.size);
+                    Ok(if written {
+                        BlobPut::Sent
+                    } else {
+                        BlobPut::Present
+                    })
+                }
+                Store::Registry(r) => r.push_blob(repository, descriptor, source, progress).await,
             }
-            Store::Registry(r) => r.push_blob(repository, descriptor, source, progress).await,
-        }
+        })
+        .await
     }
 
     /// Stores a manifest and points `tag` at it.
@@ -195,26 +238,48 @@ impl Store {
         bytes: Bytes,
         tag: Option<&str>,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Layout(s) => s.layout(repository).put_manifest(descriptor, &bytes, tag),
-            Store::Registry(r) => r.push_manifest(repository, descriptor, bytes, tag).await,
-        }
+        self.traced("push_manifest", repository, &descriptor.digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let (layout, descriptor) = (s.layout(repository), descriptor.clone());
+                    let tag = tag.map(str::to_string);
+                    off_worker(s.display(), move || {
+                        layout.put_manifest(&descriptor, &bytes, tag.as_deref())
+                    })
+                    .await
+                }
+                Store::Registry(r) => r.push_manifest(repository, descriptor, bytes, tag).await,
+            }
+        })
+        .await
     }
 
     /// The tags of a repository (none when it does not exist).
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>, StoreError> {
-        match self {
-            Store::Layout(s) => s.layout(repository).tags(),
-            Store::Registry(r) => r.tags(repository).await,
-        }
+        self.traced("tags", repository, "", async {
+            match self {
+                Store::Layout(s) => {
+                    let layout = s.layout(repository);
+                    off_worker(s.display(), move || layout.tags()).await
+                }
+                Store::Registry(r) => r.tags(repository).await,
+            }
+        })
+        .await
     }
 
     /// Repositories under a path prefix, sorted.
     pub async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        match self {
-            Store::Layout(s) => s.repositories(prefix),
-            Store::Registry(r) => r.repositories(prefix).await,
-        }
+        self.traced("repositories", prefix, "", async {
+            match self {
+                Store::Layout(s) => {
+                    let (store, prefix) = (s.clone(), prefix.to_string());
+                    off_worker(s.display(), move || store.repositories(&prefix)).await
+                }
+                Store::Registry(r) => r.repositories(prefix).await,
+            }
+        })
+        .await
     }
 
     /// Deletes a manifest, and with it every tag that points at it.
@@ -223,22 +288,66 @@ impl Store {
         repository: &str,
         digest: &Digest,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Layout(s) => s
-                .layout(repository)
-                .delete_manifest(digest, &self.location(repository)),
-            Store::Registry(r) => r.delete_manifest(repository, digest).await,
-        }
+        self.traced("delete_manifest", repository, digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let (layout, digest) = (s.layout(repository), digest.clone());
+                    let location = self.location(repository);
+                    off_worker(s.display(), move || {
+                        layout.delete_manifest(&digest, &location)
+                    })
+                    .await
+                }
+                Store::Registry(r) => r.delete_manifest(repository, digest).await,
+            }
+        })
+        .await
     }
 
     /// Removes one tag, leaving the manifest and its other tags.
     pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<(), StoreError> {
-        match self {
-            Store::Layout(s) => s
-                .layout(repository)
-                .delete_tag(tag, &self.reference(repository, tag)),
-            Store::Registry(r) => r.delete_tag(repository, tag).await,
+        self.traced("delete_tag", repository, tag, async {
+            match self {
+                Store::Layout(s) => {
+                    let (layout, tag) = (s.layout(repository), tag.to_string());
+                    let reference = self.reference(repository, &tag);
+                    off_worker(s.display(), move || layout.delete_tag(&tag, &reference)).await
+                }
+                Store::Registry(r) => r.delete_tag(repository, tag).await,
+            }
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Runs one store operation and reports it as a `packctl::store` event at debug level
+    /// (`-vv`): the operation, the store and repository, what it was about, how long it took,
+    /// and the error when it failed.
+    async fn traced<T, E: std::error::Error>(
+        &self,
+        operation: &'static str,
+        repository: &str,
+        subject: impl fmt::Display,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        let result = work.await;
+        if tracing::enabled!(target: "packctl::store", tracing::Level::DEBUG) {
+            let store = self.location(repository);
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(_) => tracing::debug!(
+                    target: "packctl::store",
+                    operation, %store, %subject, elapsed_ms, "done"
+                ),
+                Err(e) => tracing::debug!(
+                    target: "packctl::store",
+                    operation, %store, %subject, elapsed_ms, error = %error_chain(e), "failed"
+                ),
+            }
         }
+        result
     }
 }
 

@@ -7,7 +7,7 @@
 //! success that did not last.
 
 use super::Store;
-use crate::content::{Source, StoreError, TagCondition, TagWrite, TaggedManifest};
+use crate::content::{Source, StoreError, TagCondition, TagWrite, TaggedManifest, off_worker};
 use crate::oci::Descriptor;
 use crate::progress::Progress;
 use crate::registry::RegistryStore;
@@ -84,30 +84,36 @@ impl Store {
         tag: &str,
         condition: &TagCondition,
     ) -> Result<TagWrite, StoreError> {
-        let registry = match self {
-            Store::Layout(s) => {
-                return s
-                    .layout(repository)
-                    .put_manifest_if(descriptor, &bytes, tag, condition);
+        self.traced("put_manifest_if", repository, tag, async {
+            let registry = match self {
+                Store::Layout(s) => {
+                    let (layout, descriptor) = (s.layout(repository), descriptor.clone());
+                    let (tag, condition) = (tag.to_string(), condition.clone());
+                    return off_worker(s.display(), move || {
+                        layout.put_manifest_if(&descriptor, &bytes, &tag, &condition)
+                    })
+                    .await;
+                }
+                Store::Registry(r) => r,
+            };
+            let started = Instant::now();
+            let current = registry.resolve(repository, tag).await?.map(|d| d.digest);
+            if !condition.allows(current.as_ref()) {
+                return Ok(TagWrite::Refused { current });
             }
-            Store::Registry(r) => r,
-        };
-        let started = Instant::now();
-        let current = registry.resolve(repository, tag).await?.map(|d| d.digest);
-        if !condition.allows(current.as_ref()) {
-            return Ok(TagWrite::Refused { current });
-        }
-        push_manifest(registry, repository, descriptor, bytes, tag).await?;
-        tokio::time::sleep(settle_time(started.elapsed())).await;
-        let now = registry.resolve(repository, tag).await?.map(|d| d.digest);
-        if now.as_ref() != Some(&descriptor.digest) {
-            return Err(StoreError::TagRace {
-                reference: self.reference(repository, tag),
-                ours: descriptor.digest.clone(),
-                theirs: now,
-            });
-        }
-        Ok(TagWrite::Written { previous: current })
+            push_manifest(registry, repository, descriptor, bytes, tag).await?;
+            tokio::time::sleep(settle_time(started.elapsed())).await;
+            let now = registry.resolve(repository, tag).await?.map(|d| d.digest);
+            if now.as_ref() != Some(&descriptor.digest) {
+                return Err(StoreError::TagRace {
+                    reference: self.reference(repository, tag),
+                    ours: descriptor.digest.clone(),
+                    theirs: now,
+                });
+            }
+            Ok(TagWrite::Written { previous: current })
+        })
+        .await
     }
 
     /// Replaces what `tag` points at with what `change` makes of its manifest's bytes
@@ -118,49 +124,53 @@ impl Store {
     /// a registry, after each write the tag is read back after a short wait and `change` is
     /// asked again, so a write by another merger in between is merged with rather than lost;
     /// after [`MAX_MERGE_ROUNDS`] writes this fails with [`StoreError::TagContended`].
-    pub async fn merge_tag<E: From<StoreError>>(
+    pub async fn merge_tag<E: From<StoreError> + std::error::Error + Send + 'static>(
         &self,
         repository: &str,
         tag: &str,
-        mut change: impl FnMut(Option<&Bytes>) -> Result<Option<TaggedManifest>, E>,
+        mut change: impl FnMut(Option<&Bytes>) -> Result<Option<TaggedManifest>, E> + Send + 'static,
     ) -> Result<Option<Descriptor>, E> {
-        let registry = match self {
-            Store::Layout(s) => {
-                return s.layout(repository).replace_tagged(
-                    tag,
-                    &self.location(repository),
-                    change,
-                );
-            }
-            Store::Registry(r) => r,
-        };
-        let quiet: Progress = Arc::new(|_| {});
-        for round in 0..=MAX_MERGE_ROUNDS {
-            let started = Instant::now();
-            let current = registry.resolve(repository, tag).await?;
-            let bytes = match &current {
-                Some(d) => Some(registry.fetch_manifest(repository, &d.digest).await?),
-                None => None,
+        self.traced("merge_tag", repository, tag, async {
+            let registry = match self {
+                Store::Layout(s) => {
+                    let (layout, tag) = (s.layout(repository), tag.to_string());
+                    let location = self.location(repository);
+                    return off_worker(s.display(), move || {
+                        layout.replace_tagged(&tag, &location, change)
+                    })
+                    .await;
+                }
+                Store::Registry(r) => r,
             };
-            let Some(new) = change(bytes.as_ref())? else {
-                return Ok(current);
-            };
-            if round == MAX_MERGE_ROUNDS {
-                break;
+            let quiet: Progress = Arc::new(|_| {});
+            for round in 0..=MAX_MERGE_ROUNDS {
+                let started = Instant::now();
+                let current = registry.resolve(repository, tag).await?;
+                let bytes = match &current {
+                    Some(d) => Some(registry.fetch_manifest(repository, &d.digest).await?),
+                    None => None,
+                };
+                let Some(new) = change(bytes.as_ref())? else {
+                    return Ok(current);
+                };
+                if round == MAX_MERGE_ROUNDS {
+                    break;
+                }
+                for (descriptor, blob) in new.blobs {
+                    registry
+                        .push_blob(repository, &descriptor, &Source::Bytes(blob), &quiet)
+                        .await?;
+                }
+                push_manifest(registry, repository, &new.descriptor, new.bytes, tag).await?;
+                tokio::time::sleep(settle_time(started.elapsed())).await;
             }
-            for (descriptor, blob) in new.blobs {
-                registry
-                    .push_blob(repository, &descriptor, &Source::Bytes(blob), &quiet)
-                    .await?;
+            Err(StoreError::TagContended {
+                reference: self.reference(repository, tag),
+                rounds: MAX_MERGE_ROUNDS,
             }
-            push_manifest(registry, repository, &new.descriptor, new.bytes, tag).await?;
-            tokio::time::sleep(settle_time(started.elapsed())).await;
-        }
-        Err(StoreError::TagContended {
-            reference: self.reference(repository, tag),
-            rounds: MAX_MERGE_ROUNDS,
-        }
-        .into())
+            .into())
+        })
+        .await
     }
 }
 

@@ -33,7 +33,7 @@ fn sample(name: &str) -> PathBuf {
 }
 
 fn store(registry: &Registry) -> Store {
-    Store::open(
+    Store::open_blocking(
         &Location::Registry {
             host: registry.host.clone(),
             base: String::new(),

@@ -145,7 +145,7 @@ pub fn open(server: &str, transport: TransportOptions) -> anyhow::Result<Store> 
         options.credentials = credentials();
         options
     };
-    Ok(Store::open(&Location::parse(server)?, &options)?)
+    Ok(Store::open_blocking(&Location::parse(server)?, &options)?)
 }
 
 /// Opens the store `-r` names, or the default saved by `registry login -d`.
@@ -169,7 +169,7 @@ pub fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
 pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Located)> {
     if let Some(full) = FullRef::parse(reference) {
         let full = full.map_err(packctl::error::Error::from)?;
-        let store = Store::open(&full.location, &{
+        let store = Store::open_blocking(&full.location, &{
             let mut options = OpenOptions::default();
             options.transport = transport(&args.transport);
             options.credentials = credentials();
@@ -206,7 +206,21 @@ fn build_options(format: Format) -> anyhow::Result<BuildOptions> {
     let mut options = BuildOptions::default();
     options.format = format;
     options.created = created;
+    options.cache_dir = cache_dir();
     Ok(options)
+}
+
+/// Where the digest cache lives: `$PACKCTL_CACHE_DIR`, `$XDG_CACHE_HOME/packctl` or
+/// `~/.cache/packctl`.
+fn cache_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var(EnvVars::PACKCTL_CACHE_DIR)
+        .or_else(|| var(EnvVars::XDG_CACHE_HOME).map(|d| d.join("packctl")))
+        .or_else(|| var(EnvVars::HOME).map(|h| h.join(".cache/packctl")))
 }
 
 /// Push options from the command line: `-f` and the encoding.
