@@ -13,7 +13,7 @@ use crate::progress::{ProgressReader, SharedReporter, blob_progress};
 use crate::store::Store;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -134,6 +134,7 @@ pub async fn pull(
         _ => PathBuf::from("."),
     };
     let location = target.display().to_string();
+    let layers: BTreeSet<Digest> = plan.steps.iter().map(|s| s.layer().digest.clone()).collect();
     let prepared = off_worker(&location, move || {
         let made = MadeFolders::create(&parent).map_err(|source| Error::Io {
             path: parent.clone(),
@@ -146,6 +147,13 @@ pub async fn pull(
             })
         };
         let staging = temp()?;
+        // Every download's file exists before any download starts, and a download only
+        // opens its own: a download still running when a failed pull removes the folder
+        // cannot create a file in it again and leave it behind.
+        for digest in &layers {
+            let path = staged(staging.path(), digest);
+            std::fs::File::create(&path).map_err(|source| Error::Io { path, source })?;
+        }
         // A tuple drops its fields in order: the folders first, then what was made for them.
         Ok::<_, Error>((staging, temp()?, made))
     })
@@ -377,7 +385,9 @@ async fn fetch_blobs(
             let reader = store.open_blob(&resolved.repository, layer).await?;
             let reader = ProgressReader::new(reader, blob_progress(reporter, id));
             let path = staged(staging, &layer.digest);
-            let file = tokio::fs::File::create(&path)
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
                 .await
                 .map_err(|source| Error::Io {
                     path: path.clone(),
