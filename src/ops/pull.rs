@@ -134,7 +134,11 @@ pub async fn pull(
         _ => PathBuf::from("."),
     };
     let location = target.display().to_string();
-    let layers: BTreeSet<Digest> = plan.steps.iter().map(|s| s.layer().digest.clone()).collect();
+    let layers: BTreeSet<Digest> = plan
+        .steps
+        .iter()
+        .map(|s| s.layer().digest.clone())
+        .collect();
     let prepared = off_worker(&location, move || {
         let made = MadeFolders::create(&parent).map_err(|source| Error::Io {
             path: parent.clone(),
