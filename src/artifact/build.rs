@@ -1,7 +1,7 @@
 //! Building the OCI artifact of a pack: blobs and the manifest, byte for byte reproducible.
 
-use super::cache::DigestCache;
-use super::tarball::TarGzWriter;
+use super::cache::{DigestCache, LayerCache, LayerKey};
+use super::tarball::{TarGzDigests, TarGzWriter};
 use super::{ArtifactError, Format};
 use crate::oci::digest::{Digest, digest_file};
 use crate::oci::manifest::{Descriptor, Manifest, annotation, media_type};
@@ -24,6 +24,9 @@ pub struct BuildOptions {
     /// command line passes `$PACKCTL_CACHE_DIR`, `$XDG_CACHE_HOME/packctl` or
     /// `~/.cache/packctl`.
     pub cache_dir: Option<PathBuf>,
+    /// Compress every layer even where the layer cache knows its digests, so that every blob
+    /// has its bytes (see [`BlobSource::Deferred`]).
+    pub fresh_layers: bool,
 }
 
 /// Where the bytes of a blob are.
@@ -34,6 +37,10 @@ pub enum BlobSource {
     File(PathBuf),
     /// Bytes in memory (the config of the `archive` encoding).
     Bytes(Bytes),
+    /// A compressed layer whose digest came from the layer cache ([`super::cache`]): its
+    /// bytes were not made. A store that holds the blob needs nothing more; for one that
+    /// lacks it, build again with [`BuildOptions::fresh_layers`].
+    Deferred,
 }
 
 /// A blob of an artifact, with its descriptor.
@@ -70,6 +77,13 @@ impl Artifact {
         );
         d.artifact_type = self.manifest.artifact_type.clone();
         d
+    }
+
+    /// The blobs whose bytes were not made (see [`BlobSource::Deferred`]).
+    pub fn deferred(&self) -> impl Iterator<Item = &Blob> {
+        self.blobs
+            .iter()
+            .filter(|b| matches!(b.source, BlobSource::Deferred))
     }
 
     /// The sum of the blob sizes.
@@ -110,10 +124,18 @@ pub fn build(pack: &Pack, options: &BuildOptions) -> Result<Artifact, ArtifactEr
         path: std::env::temp_dir(),
         source,
     })?;
-    let (manifest, blobs) = match options.format {
-        Format::Structured => structured(pack, scratch.path(), options.cache_dir.as_deref())?,
-        Format::Archive => archive(pack, scratch.path())?,
+    let cache_dir = options.cache_dir.as_deref();
+    let maker = LayerMaker {
+        scratch: scratch.path(),
+        cache: LayerCache::open(cache_dir),
+        fresh: options.fresh_layers,
     };
+    let built = match options.format {
+        Format::Structured => structured(pack, &maker, cache_dir),
+        Format::Archive => archive(pack, &maker),
+    };
+    maker.cache.save();
+    let (manifest, blobs) = built?;
     let mut manifest = manifest;
     let meta = pack.metadata();
     manifest
@@ -210,9 +232,65 @@ fn digest_files(
         .collect())
 }
 
+/// Where compressed layers go, and what is known of them.
+struct LayerMaker<'a> {
+    scratch: &'a Path,
+    cache: LayerCache,
+    /// Whether to compress layers the cache knows.
+    fresh: bool,
+}
+
+impl LayerMaker<'_> {
+    /// The tar+gzip of `entries` (in archive order; a folder has no file) as `name` in the
+    /// scratch folder, or only its digests when the cache knows them and `fresh` is off.
+    fn compress(
+        &self,
+        name: &str,
+        entries: &[(String, Option<&PackFile>)],
+    ) -> Result<(TarGzDigests, BlobSource), ArtifactError> {
+        let key = LayerKey::of(
+            entries
+                .iter()
+                .map(|(n, f)| (n.as_str(), f.map(|f| (f.source.as_path(), f.executable)))),
+        );
+        // A file that cannot be looked at fails below, where the error names it.
+        let key = key.ok();
+        if let Some(key) = &key
+            && !self.fresh
+            && let Some(known) = self.cache.get(key)
+        {
+            tracing::debug!(
+                target: "packctl::artifact",
+                layer = name, digest = %known.compressed.0,
+                "the layer cache knows this layer; not compressed"
+            );
+            return Ok((known, BlobSource::Deferred));
+        }
+        let out = self.scratch.join(name);
+        let file = File::create(&out).map_err(io_error(&out))?;
+        let mut writer = TarGzWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        for (entry, file) in entries {
+            match file {
+                None => writer.dir(entry).map_err(io_error(&out))?,
+                Some(f) => writer
+                    .file(entry, &f.source, f.executable)
+                    .map_err(io_error(&f.source))?,
+            }
+        }
+        let (buffered, digests) = writer.finish().map_err(io_error(&out))?;
+        buffered
+            .into_inner()
+            .map_err(|e| io_error(&out)(e.into_error()))?;
+        if let Some(key) = &key {
+            self.cache.put(key, &digests);
+        }
+        Ok((digests, BlobSource::File(out)))
+    }
+}
+
 fn structured(
     pack: &Pack,
-    scratch: &Path,
+    maker: &LayerMaker<'_>,
     cache_dir: Option<&Path>,
 ) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
     let plain: Vec<&PackFile> = pack.parts().iter().filter_map(Part::file).collect();
@@ -234,12 +312,9 @@ fn structured(
     let mut layers = Vec::new();
     for (index, part) in pack.parts().iter().enumerate() {
         let (descriptor, source) = match (part, part.file()) {
-            (Part::AnsibleRole { path, dirs, files }, _) => role_layer(
-                path,
-                dirs,
-                files,
-                &scratch.join(format!("layer-{index}.tar.gz")),
-            )?,
+            (Part::AnsibleRole { path, dirs, files }, _) => {
+                role_layer(path, dirs, files, maker, &format!("layer-{index}.tar.gz"))?
+            }
             (_, Some(f)) => {
                 let (digest, size) = digests.next().expect("one digest per plain file");
                 if matches!(part, Part::Metadata(_)) && digest != config_digest {
@@ -292,33 +367,22 @@ fn role_layer(
     path: &str,
     dirs: &[String],
     files: &[PackFile],
-    out: &Path,
+    maker: &LayerMaker<'_>,
+    name: &str,
 ) -> Result<(Descriptor, BlobSource), ArtifactError> {
     // Folders and files together, in path order, after the role folder itself.
-    let mut entries: Vec<(&str, Option<&PackFile>)> =
-        dirs.iter().map(|d| (d.as_str(), None)).collect();
-    entries.extend(files.iter().map(|f| (f.path.as_str(), Some(f))));
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    let file = File::create(out).map_err(io_error(out))?;
-    let mut writer = TarGzWriter::new(BufWriter::with_capacity(256 * 1024, file));
-    writer.dir(path).map_err(io_error(out))?;
-    for (entry, file) in entries {
-        match file {
-            None => writer.dir(entry),
-            Some(f) => writer.file(entry, &f.source, f.executable),
-        }
-        .map_err(io_error(out))?;
-    }
-    let (buffered, digests) = writer.finish().map_err(io_error(out))?;
-    buffered
-        .into_inner()
-        .map_err(|e| io_error(out)(e.into_error()))?;
+    let mut entries: Vec<(String, Option<&PackFile>)> =
+        dirs.iter().map(|d| (d.clone(), None)).collect();
+    entries.extend(files.iter().map(|f| (f.path.clone(), Some(f))));
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.insert(0, (path.to_string(), None));
+    let (digests, source) = maker.compress(name, &entries)?;
     let (digest, size) = digests.compressed;
     let descriptor = Descriptor::new(media_type::TAR_GZIP, digest, size)
         .annotate(annotation::TITLE, path)
         .annotate(annotation::ORAS_UNPACK, "true")
         .annotate(annotation::ORAS_DIGEST, digests.uncompressed.0.as_str());
-    Ok((descriptor, BlobSource::File(out.to_path_buf())))
+    Ok((descriptor, source))
 }
 
 /// The file name of the `archive` encoding's layer, and its top folder without `.tar.gz`.
@@ -336,7 +400,7 @@ fn add_parents(entries: &mut BTreeMap<String, Option<&PackFile>>, path: &str) {
     }
 }
 
-fn archive(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
+fn archive(pack: &Pack, maker: &LayerMaker<'_>) -> Result<(Manifest, Vec<Blob>), ArtifactError> {
     let top = archive_name(pack);
     // Every file, the folders that hold them, and the folders of roles (empty ones too).
     let mut entries: BTreeMap<String, Option<&PackFile>> = BTreeMap::new();
@@ -355,22 +419,14 @@ fn archive(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), Artifac
             entries.insert(f.path.clone(), Some(f));
         }
     }
-    let out = scratch.join(format!("{top}.tar.gz"));
-    let file = File::create(&out).map_err(io_error(&out))?;
-    let mut writer = TarGzWriter::new(BufWriter::with_capacity(256 * 1024, file));
-    writer.dir(&top).map_err(io_error(&out))?;
-    for (path, file) in &entries {
-        let name = format!("{top}/{path}");
-        match file {
-            None => writer.dir(&name),
-            Some(f) => writer.file(&name, &f.source, f.executable),
-        }
-        .map_err(io_error(&out))?;
-    }
-    let (buffered, digests) = writer.finish().map_err(io_error(&out))?;
-    buffered
-        .into_inner()
-        .map_err(|e| io_error(&out)(e.into_error()))?;
+    let entries: Vec<(String, Option<&PackFile>)> = std::iter::once((top.clone(), None))
+        .chain(
+            entries
+                .into_iter()
+                .map(|(path, file)| (format!("{top}/{path}"), file)),
+        )
+        .collect();
+    let (digests, source) = maker.compress(&format!("{top}.tar.gz"), &entries)?;
 
     let config_bytes = Bytes::from_static(b"{}");
     let config = Descriptor::new(
@@ -388,7 +444,7 @@ fn archive(pack: &Pack, scratch: &Path) -> Result<(Manifest, Vec<Blob>), Artifac
         },
         Blob {
             descriptor: layer.clone(),
-            source: BlobSource::File(out),
+            source,
         },
     ];
     let manifest = Manifest {

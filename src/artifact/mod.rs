@@ -66,6 +66,14 @@ pub enum ArtifactError {
         /// The file.
         path: PathBuf,
     },
+    /// A store lacks a layer whose bytes were not made (see [`BlobSource::Deferred`]).
+    #[error("layer `{title}` ({digest}) was not compressed, its digest came from the layer cache")]
+    Deferred {
+        /// The layer title.
+        title: String,
+        /// Its digest.
+        digest: crate::oci::digest::Digest,
+    },
     /// The manifest cannot be unpacked.
     #[error("the manifest cannot be unpacked: {reason}")]
     Manifest {

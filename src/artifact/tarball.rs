@@ -17,7 +17,7 @@ use std::path::Path;
 pub const GZIP_LEVEL: u32 = 6;
 
 /// The digests and sizes of a finished tar+gzip stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TarGzDigests {
     /// The compressed bytes: the layer's digest and size.
     pub compressed: (Digest, u64),

@@ -3,7 +3,7 @@
 
 use super::manage::signature_tags;
 use super::push::PushStatus;
-use super::{Located, Transfer, list, parse_manifest, resolve};
+use super::{Limits, Located, Transfer, list, parse_manifest, resolve};
 use crate::content::{BlobPut, Source};
 use crate::error::Error;
 use crate::oci::Selector;
@@ -36,8 +36,13 @@ pub enum CopyWhat {
 pub struct CopyOptions {
     /// Overwrite target tags that hold other content.
     pub force: bool,
-    /// Blobs at once.
+    /// Blobs of [`super::SMALL_BLOB`] bytes or more at once.
     pub concurrency: usize,
+    /// Blobs at once in all, small ones included.
+    pub small_concurrency: usize,
+    /// Check (and copy) every blob even when the target already holds the manifest under
+    /// that tag or digest: repairs a target that lost blobs.
+    pub verify_blobs: bool,
 }
 
 impl Default for CopyOptions {
@@ -45,6 +50,8 @@ impl Default for CopyOptions {
         CopyOptions {
             force: false,
             concurrency: 4,
+            small_concurrency: 16,
+            verify_blobs: false,
         }
     }
 }
@@ -159,26 +166,29 @@ async fn copy_one(
         name: source_repository.to_string(),
     };
     let resolved = resolve(from, &located).await?;
-    let bytes = from
-        .fetch_manifest(source_repository, &resolved.descriptor.digest)
-        .await?;
-    let manifest = parse_manifest(&resolved.reference, &bytes)?;
     let target_reference = to.reference(target_repository, reference);
+    let digest = &resolved.descriptor.digest;
     // Whether the tag may be written is decided before any blob moves, and again when it is
     // written, as for a push.
     let condition = match tag {
         Some(tag) => {
-            super::push::tag_condition(
-                to,
-                target_repository,
-                tag,
-                &resolved.descriptor.digest,
-                options.force,
-            )
-            .await?
+            super::push::tag_condition(to, target_repository, tag, digest, options.force).await?
         }
         None => None,
     };
+    if tag.is_some() && condition.is_none() && !options.verify_blobs {
+        // The target tag names this very manifest, which the target accepted only with all
+        // its blobs.
+        return Ok(Copied {
+            from: resolved.reference,
+            to: target_reference,
+            digest: resolved.descriptor.digest,
+            status: PushStatus::Unchanged,
+            blobs: Transfer::default(),
+        });
+    }
+    let bytes = from.fetch_manifest(source_repository, digest).await?;
+    let manifest = parse_manifest(&resolved.reference, &bytes)?;
     let mut seen = BTreeSet::new();
     let blobs: Vec<&Descriptor> = std::iter::once(&manifest.config)
         .chain(&manifest.layers)
@@ -188,10 +198,12 @@ async fn copy_one(
         from,
         repository: source_repository,
     };
+    let limits = &Limits::new(options.concurrency, options.small_concurrency);
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(blobs)
         .map(|blob| {
             let source = source.clone();
             async move {
+                let _permit = limits.admit(blob.size).await;
                 let label = blob.title().unwrap_or(blob.digest.as_str()).to_string();
                 let id = reporter.blob_started(&label, blob.size);
                 let progress = blob_progress(reporter, id);
@@ -206,7 +218,7 @@ async fn copy_one(
                 Ok::<_, Error>((sent, blob.size))
             }
         })
-        .buffer_unordered(options.concurrency.max(1))
+        .buffer_unordered(limits.total())
         .try_collect()
         .await?;
     let mut descriptor = resolved.descriptor.clone();

@@ -18,7 +18,9 @@ pub use inspect::{Inspection, inspect};
 pub use list::{PackVersions, TagInfo, list};
 pub use manage::{Deleted, Tagged, delete, signature_tags, tag_add, tag_delete};
 pub use pull::{PullOptions, PullOutcome, pull};
-pub use push::{PushOptions, PushOutcome, PushStatus, build_pack, push, push_artifact};
+pub use push::{
+    PushOptions, PushOutcome, PushStatus, SMALL_BLOB, build_pack, push, push_artifact, push_to,
+};
 
 use crate::content::BlobPut;
 use crate::error::Error;
@@ -59,6 +61,49 @@ impl Transfer {
             }
         }
         t
+    }
+
+    /// `count` blobs the target holds, known without asking: the tag already names the
+    /// manifest that lists them.
+    fn already_there(count: usize) -> Self {
+        Transfer {
+            present: count,
+            ..Transfer::default()
+        }
+    }
+}
+
+/// How many blobs move at once: up to `total`, of which at most `big` of [`SMALL_BLOB`]
+/// bytes or more. Small blobs cost round trips, not bandwidth, so more of them overlap.
+struct Limits {
+    big: tokio::sync::Semaphore,
+    total: usize,
+}
+
+impl Limits {
+    fn new(big: usize, total: usize) -> Self {
+        let big = big.max(1);
+        Limits {
+            big: tokio::sync::Semaphore::new(big),
+            total: total.max(big),
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Waits for a turn for a blob of `size` bytes; the turn lasts while the permit lives.
+    async fn admit(&self, size: u64) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        if size < SMALL_BLOB {
+            return None;
+        }
+        Some(
+            self.big
+                .acquire()
+                .await
+                .expect("the semaphore is never closed"),
+        )
     }
 }
 

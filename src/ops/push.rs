@@ -1,7 +1,7 @@
 //! Pushing a pack: build its artifact, send the blobs the store lacks, then the manifest.
 
-use super::Transfer;
-use crate::artifact::{self, Artifact, BlobSource, BuildOptions};
+use super::{Limits, Transfer};
+use crate::artifact::{self, Artifact, ArtifactError, BlobSource, BuildOptions};
 use crate::content::{BlobPut, Source, StoreError, TagCondition, TagWrite, off_worker};
 use crate::error::Error;
 use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE};
@@ -21,9 +21,18 @@ pub struct PushOptions {
     pub force: bool,
     /// The encoding and the creation time.
     pub build: BuildOptions,
-    /// How many blobs to send at once.
+    /// How many blobs of [`SMALL_BLOB`] bytes or more to send at once.
     pub concurrency: usize,
+    /// How many blobs to send at once in all, small ones included.
+    pub small_concurrency: usize,
+    /// Check (and send) every blob even when the tag already names the very manifest being
+    /// pushed: repairs a store that lost blobs. Without it, such a push sends nothing.
+    pub verify_blobs: bool,
 }
+
+/// Blobs under this size are small: they cost round trips more than bandwidth, so more of
+/// them go at once (see [`PushOptions::small_concurrency`]).
+pub const SMALL_BLOB: u64 = 1 << 20;
 
 impl Default for PushOptions {
     fn default() -> Self {
@@ -31,6 +40,8 @@ impl Default for PushOptions {
             force: false,
             build: BuildOptions::default(),
             concurrency: 4,
+            small_concurrency: 16,
+            verify_blobs: false,
         }
     }
 }
@@ -99,13 +110,46 @@ pub async fn push(
     options: &PushOptions,
     reporter: &SharedReporter,
 ) -> Result<PushOutcome, Error> {
-    let (pack, artifact, warnings) = build_pack(dir, &options.build).await?;
-    let repository = store.pack_repository(&pack.metadata().name);
-    let tag = pack.metadata().tag();
-    let mut outcome = push_artifact(store, &repository, &tag, &artifact, options, reporter).await?;
-    outcome.warnings = warnings;
-    outcome.ignored = pack.ignored().to_vec();
-    Ok(outcome)
+    push_to(store, None, dir, options, reporter).await
+}
+
+/// Builds the pack in `dir` and pushes it to `repository` in `store` (`None`: the pack's own
+/// repository).
+///
+/// Layers the layer cache knows are not compressed (see [`BlobSource::Deferred`]): a store
+/// whose tag already names the manifest, or that holds those layers, needs nothing more. When
+/// the store lacks one, the pack is built again with every layer compressed and pushed.
+pub async fn push_to(
+    store: &Store,
+    repository: Option<&str>,
+    dir: &Path,
+    options: &PushOptions,
+    reporter: &SharedReporter,
+) -> Result<PushOutcome, Error> {
+    let mut options = options.clone();
+    loop {
+        let (pack, artifact, warnings) = build_pack(dir, &options.build).await?;
+        let repository = match repository {
+            Some(r) => r.to_string(),
+            None => store.pack_repository(&pack.metadata().name),
+        };
+        let tag = pack.metadata().tag();
+        match push_artifact(store, &repository, &tag, &artifact, &options, reporter).await {
+            Err(Error::Artifact(ArtifactError::Deferred { .. })) if !options.build.fresh_layers => {
+                tracing::debug!(
+                    target: "packctl::store",
+                    repository, "the store lacks a layer the layer cache knew; compressing it"
+                );
+                options.build.fresh_layers = true;
+            }
+            Err(error) => return Err(error),
+            Ok(mut outcome) => {
+                outcome.warnings = warnings;
+                outcome.ignored = pack.ignored().to_vec();
+                return Ok(outcome);
+            }
+        }
+    }
 }
 
 /// Pushes a built artifact under `repository:tag`, following the `-f` rules.
@@ -133,7 +177,13 @@ pub async fn push_artifact(
         });
     }
     let condition = tag_condition(store, repository, tag, &artifact.digest, options.force).await?;
-    let blobs = upload_blobs(store, repository, artifact, options.concurrency, reporter).await?;
+    let blobs = if condition.is_none() && !options.verify_blobs {
+        // The tag names this very manifest, which the store accepted only with all its
+        // blobs: there is nothing to check or send.
+        Transfer::already_there(artifact.blobs.len())
+    } else {
+        upload_blobs(store, repository, artifact, options, reporter).await?
+    };
     // The manifest goes last, so the tag never points at missing content.
     let status = write_tag(
         store,
@@ -231,17 +281,30 @@ async fn upload_blobs(
     store: &Store,
     repository: &str,
     artifact: &Artifact,
-    concurrency: usize,
+    options: &PushOptions,
     reporter: &SharedReporter,
 ) -> Result<Transfer, Error> {
+    let limits = &Limits::new(options.concurrency, options.small_concurrency);
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(&artifact.blobs)
         .map(|blob| async move {
+            let _permit = limits.admit(blob.descriptor.size).await;
             // The config blob has no title; it is pack.json (or `{}` for the archive encoding).
             let label = blob.descriptor.title().unwrap_or("config").to_string();
             let id = reporter.blob_started(&label, blob.descriptor.size);
             let source = match &blob.source {
                 BlobSource::File(path) => Source::File(path),
                 BlobSource::Bytes(bytes) => Source::Bytes(bytes.clone()),
+                BlobSource::Deferred => {
+                    if !store.has_blob(repository, &blob.descriptor).await? {
+                        return Err(ArtifactError::Deferred {
+                            title: label,
+                            digest: blob.descriptor.digest.clone(),
+                        }
+                        .into());
+                    }
+                    reporter.blob_finished(id, false);
+                    return Ok((BlobPut::Present, blob.descriptor.size));
+                }
             };
             let progress = blob_progress(reporter, id);
             let sent = match store
@@ -254,7 +317,7 @@ async fn upload_blobs(
             reporter.blob_finished(id, sent.is_new());
             Ok::<_, Error>((sent, blob.descriptor.size))
         })
-        .buffer_unordered(concurrency.max(1))
+        .buffer_unordered(limits.total())
         .try_collect()
         .await?;
     Ok(Transfer::from_results(&results))

@@ -99,10 +99,14 @@ impl RegistryStore {
         Ok(Box::pin(StreamReader::new(stream)))
     }
 
-    /// Uploads a blob the repository lacks; `true` when bytes were sent or mounted.
+    /// Uploads a blob the repository lacks, and says whether it was present, mounted or sent.
     ///
-    /// A blob in another repository of the same registry is mounted rather than sent. An
-    /// upload that fails for a passing reason starts again from a new upload session.
+    /// A blob in another repository of the same registry is mounted rather than sent. Other
+    /// blobs are looked up and an upload opened in one request, a mount from the repository
+    /// itself (the registry answers 201 when the repository holds the blob, else opens an
+    /// upload session); small blobs go whole in a single request where the registry stores
+    /// blobs sent with the POST that opens an upload. An upload that fails for a passing
+    /// reason starts again from a new upload session.
     pub async fn push_blob(
         &self,
         repository: &str,
@@ -110,27 +114,75 @@ impl RegistryStore {
         source: &Source<'_>,
         progress: &Progress,
     ) -> Result<BlobPut, StoreError> {
-        if self.has_blob(repository, descriptor).await? {
-            return Ok(BlobPut::Present);
-        }
+        let mount_from = match source {
+            Source::Blobs {
+                from,
+                repository: from_repository,
+            } if from.registry_host() == Some(self.host()) && *from_repository != repository => {
+                Some(*from_repository)
+            }
+            _ => None,
+        };
+        let whole = mount_from.is_none() && self.claim_post_whole(descriptor);
         let mut session = None;
-        if let Source::Blobs {
-            from,
-            repository: from_repository,
-        } = source
-            && from.registry_host() == Some(self.host())
-            && *from_repository != repository
+        if !whole
+            && mount_from.is_none()
+            && self.self_mount.load(Ordering::Relaxed) != SELF_MOUNT_NO
         {
-            match self.mount(repository, descriptor, from_repository).await? {
-                Mounted::Done => return Ok(BlobPut::Mounted),
-                Mounted::Upload(location) => session = Some(location),
+            match self.self_mount(repository, descriptor).await? {
+                Some(Mounted::Done) => return Ok(BlobPut::Present),
+                Some(Mounted::Upload(location)) => session = Some(location),
+                None => {}
             }
         }
+        if session.is_none() {
+            if self.has_blob(repository, descriptor).await? {
+                if whole {
+                    self.end_probe();
+                }
+                return Ok(BlobPut::Present);
+            }
+            if let Some(from_repository) = mount_from {
+                match self.mount(repository, descriptor, from_repository).await? {
+                    Mounted::Done => return Ok(BlobPut::Mounted),
+                    Mounted::Upload(location) => session = Some(location),
+                }
+            }
+        }
+        let mut whole = whole && session.is_none();
         let policy = self.client.retry_policy();
         let mut attempt = 0;
         loop {
             let location = match session.take() {
                 Some(location) => location,
+                None if std::mem::take(&mut whole) => {
+                    let posted = self.post_whole(repository, descriptor, source).await;
+                    // A probe that did not learn the answer lets the next small blob try.
+                    self.end_probe();
+                    match posted {
+                        Ok(Posted::Stored) => {
+                            progress(descriptor.size);
+                            return Ok(BlobPut::Sent);
+                        }
+                        Ok(Posted::Session(location)) => location,
+                        Ok(Posted::Refused) => self.start_upload(repository).await?,
+                        Err(Upload::Retry(error)) if attempt + 1 < policy.attempts => {
+                            let delay = policy.delay(attempt, None);
+                            tracing::info!(
+                                target: "packctl::registry",
+                                repository, digest = %descriptor.digest, attempt = attempt + 1,
+                                delay_ms = delay.as_millis() as u64,
+                                reason = %error,
+                                "retrying the upload"
+                            );
+                            tokio::time::sleep(delay).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        Err(Upload::Retry(error) | Upload::Fail(error)) => return Err(error),
+                        Err(Upload::TooLarge) => self.start_upload(repository).await?,
+                    }
+                }
                 None => self.start_upload(repository).await?,
             };
             let chunk = self.chunk.load(Ordering::Relaxed);
@@ -208,6 +260,169 @@ impl RegistryStore {
                 )
                 .await),
         }
+    }
+
+    /// Whether to send this blob whole in the request that opens its upload: only small
+    /// blobs, where the registry has shown that it stores them so, or (one blob at a time)
+    /// while it is not known whether it does.
+    fn claim_post_whole(&self, descriptor: &Descriptor) -> bool {
+        if descriptor.size > POST_WHOLE_MAX || self.chunk.load(Ordering::Relaxed) > 0 {
+            return false;
+        }
+        match self.post_whole.load(Ordering::Relaxed) {
+            POST_WHOLE_YES => true,
+            POST_WHOLE_UNKNOWN => self
+                .post_whole
+                .compare_exchange(
+                    POST_WHOLE_UNKNOWN,
+                    POST_WHOLE_PROBING,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Ends a probe of [`Self::claim_post_whole`] that did not learn the answer.
+    fn end_probe(&self) {
+        let _ = self.post_whole.compare_exchange(
+            POST_WHOLE_PROBING,
+            POST_WHOLE_UNKNOWN,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// `POST …/blobs/uploads/?mount=<digest>&from=<repository>`, mounting from the
+    /// repository itself: `Done` when it holds the blob, else the upload session the
+    /// registry opened. `None` when the registry refuses such a request, which is then not
+    /// made again.
+    async fn self_mount(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+    ) -> Result<Option<Mounted>, StoreError> {
+        let client = &self.client;
+        let digest = &descriptor.digest;
+        let response = client
+            .send(&Scope::push(repository), true, |base| async move {
+                Ok(client
+                    .http()
+                    .post(format!("{base}/v2/{repository}/blobs/uploads/"))
+                    .query(&[("mount", digest.as_str()), ("from", repository)])
+                    .header(CONTENT_LENGTH, "0"))
+            })
+            .await?;
+        match response.status() {
+            StatusCode::CREATED => Ok(Some(Mounted::Done)),
+            StatusCode::ACCEPTED => match location(&response) {
+                Some(location) => Ok(Some(Mounted::Upload(location))),
+                None => Err(self.protocol_error("a blob upload session without a Location header")),
+            },
+            status
+                if status.is_client_error()
+                    && status != StatusCode::TOO_MANY_REQUESTS
+                    && status != StatusCode::UNAUTHORIZED
+                    && status != StatusCode::FORBIDDEN
+                    && status != StatusCode::NOT_FOUND =>
+            {
+                self.self_mount.store(SELF_MOUNT_NO, Ordering::Relaxed);
+                tracing::debug!(
+                    target: "packctl::registry",
+                    registry = self.host(), status = status.as_u16(),
+                    "the registry refuses mounts from a repository into itself; blobs are looked up first"
+                );
+                Ok(None)
+            }
+            _ => Err(self
+                .client
+                .error(
+                    format!("upload blob {digest} to {}/{repository}", self.host()),
+                    response,
+                )
+                .await),
+        }
+    }
+
+    /// `POST …/blobs/uploads/?digest=` with the blob as the body: the single-request upload
+    /// of the distribution spec, one round trip instead of two. A registry that does not
+    /// support it either opens a session as for an empty POST (202: the body was ignored,
+    /// and the blob goes in a PUT to that session) or refuses the request (4xx: an ordinary
+    /// upload follows); either way it is not tried again on this registry.
+    async fn post_whole(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        source: &Source<'_>,
+    ) -> Result<Posted, Upload> {
+        let client = &self.client;
+        let mut bytes = Vec::with_capacity(descriptor.size as usize);
+        let mut reader = source.open(descriptor).await.map_err(Upload::Fail)?;
+        // One byte more than the size, to notice a source that grew.
+        (&mut reader)
+            .take(descriptor.size + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| match StoreError::from_io(e) {
+                Ok(error) => Upload::Fail(error),
+                Err(e) => Upload::Fail(StoreError::Damaged {
+                    location: format!("{}/{repository}", client.host()),
+                    digest: descriptor.digest.clone(),
+                    reason: format!("its source cannot be read: {e}"),
+                }),
+            })?;
+        if bytes.len() as u64 != descriptor.size || Digest::of(&bytes) != descriptor.digest {
+            // The source changed: the ordinary upload sends what it holds now, the registry
+            // refuses it, and the caller tells why.
+            return Ok(Posted::Refused);
+        }
+        let body = Bytes::from(bytes);
+        let digest = &descriptor.digest;
+        let sent = client
+            .send(&Scope::push(repository), true, |base| {
+                let body = body.clone();
+                async move {
+                    Ok(client
+                        .http()
+                        .post(format!("{base}/v2/{repository}/blobs/uploads/"))
+                        .query(&[("digest", digest.as_str())])
+                        .header(CONTENT_TYPE, "application/octet-stream")
+                        .header(CONTENT_LENGTH, body.len())
+                        .body(body))
+                }
+            })
+            .await;
+        let response = sent.map_err(retry_on_transfer_failure)?;
+        let status = response.status();
+        if status == StatusCode::CREATED {
+            self.post_whole.store(POST_WHOLE_YES, Ordering::Relaxed);
+            self.check_digest_header(&response, digest)
+                .map_err(Upload::Fail)?;
+            return Ok(Posted::Stored);
+        }
+        if status == StatusCode::ACCEPTED {
+            self.post_whole.store(POST_WHOLE_NO, Ordering::Relaxed);
+            tracing::debug!(
+                target: "packctl::registry",
+                registry = self.host(),
+                "the registry ignores blob bodies in POST; uploads take a POST and a PUT"
+            );
+            return location(&response).map(Posted::Session).ok_or_else(|| {
+                Upload::Fail(self.protocol_error("a blob upload session without a Location header"))
+            });
+        }
+        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+            self.post_whole.store(POST_WHOLE_NO, Ordering::Relaxed);
+            tracing::debug!(
+                target: "packctl::registry",
+                registry = self.host(), status = status.as_u16(),
+                "the registry refuses blob bodies in POST; uploads take a POST and a PUT"
+            );
+            return Ok(Posted::Refused);
+        }
+        let what = format!("upload blob {digest} to {}/{repository}", client.host());
+        Err(self.upload_failure(what, response).await)
     }
 
     pub(super) async fn start_upload(&self, repository: &str) -> Result<String, StoreError> {
@@ -406,6 +621,32 @@ pub(super) struct Download {
     failures: u32,
     body: Option<GuardedBody>,
     done: bool,
+}
+
+/// Blobs up to this size are tried in a single request (see `RegistryStore::post_whole`);
+/// they are read into memory for it.
+pub const POST_WHOLE_MAX: u64 = 256 * 1024;
+/// What a registry does with a blob in the POST that opens its upload: not known yet.
+pub(super) const POST_WHOLE_UNKNOWN: u8 = 0;
+/// It stores it.
+const POST_WHOLE_YES: u8 = 1;
+/// It ignores or refuses it.
+const POST_WHOLE_NO: u8 = 2;
+/// One blob is finding out.
+const POST_WHOLE_PROBING: u8 = 3;
+/// Whether a registry accepts a mount from a repository into itself: not known yet.
+pub(super) const SELF_MOUNT_UNKNOWN: u8 = 0;
+/// It refuses it.
+const SELF_MOUNT_NO: u8 = 2;
+
+/// The answer to a single-request upload.
+enum Posted {
+    /// The registry stored the blob.
+    Stored,
+    /// It ignored the body and opened an upload session here.
+    Session(String),
+    /// It refused the request: an ordinary upload follows.
+    Refused,
 }
 
 pub(super) enum Mounted {

@@ -9,7 +9,7 @@ mod manifests;
 pub mod tls;
 pub mod token;
 
-pub use blobs::CAPPED_CHUNK;
+pub use blobs::{CAPPED_CHUNK, POST_WHOLE_MAX};
 
 pub use client::{RetryPolicy, TransportOptions, is_loopback};
 
@@ -20,7 +20,7 @@ use client::Client;
 use reqwest::Response;
 use reqwest::header::CONTENT_LENGTH;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU8, AtomicU64};
 use token::Scope;
 
 pub use crate::progress::Progress;
@@ -31,6 +31,12 @@ pub struct RegistryStore {
     client: Arc<Client>,
     base: String,
     chunk: Arc<AtomicU64>,
+    /// What the registry does with a blob in the POST that opens an upload (see
+    /// `blobs::POST_WHOLE_UNKNOWN`).
+    post_whole: Arc<AtomicU8>,
+    /// Whether the registry refuses a mount from a repository into itself (see
+    /// `blobs::SELF_MOUNT_UNKNOWN`).
+    self_mount: Arc<AtomicU8>,
 }
 
 impl RegistryStore {
@@ -53,6 +59,8 @@ impl RegistryStore {
             client: Arc::new(client),
             base: base.trim_matches('/').to_string(),
             chunk: Arc::new(AtomicU64::new(chunk)),
+            post_whole: Arc::new(AtomicU8::new(blobs::POST_WHOLE_UNKNOWN)),
+            self_mount: Arc::new(AtomicU8::new(blobs::SELF_MOUNT_UNKNOWN)),
         })
     }
 

@@ -44,6 +44,12 @@ pub struct Faults {
     pub hang_upload_puts: Option<Duration>,
     /// Break the connection half way through this many blob GETs.
     pub cut_blob_gets: usize,
+    /// How to answer a POST that opens an upload with the whole blob (`?digest=`): `None`
+    /// ignores the body and opens a session, as distribution 2.8 does; `Some(201)` stores
+    /// the blob; another status refuses the request with it.
+    pub post_whole: Option<u16>,
+    /// Answer mounts (`?mount=&from=`) with 400, as a registry that refuses them.
+    pub refuse_mounts: bool,
     /// Called once, when the first blob upload session is opened (before any blob byte is
     /// read by the client): to change a file under a push.
     pub on_first_upload: Option<Box<dyn FnOnce() + Send>>,
@@ -505,6 +511,48 @@ fn uploads(
     let repository = rest.split("/blobs/uploads/").next().unwrap();
     match *method {
         Method::POST => {
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .map(|v| v.replace("%3A", ":"))
+            };
+            if let Some(digest) = param("mount") {
+                if s.faults.refuse_mounts {
+                    return error(StatusCode::BAD_REQUEST, "UNSUPPORTED", "no mounts here");
+                }
+                if s.blobs.contains_key(&digest) {
+                    return respond(
+                        StatusCode::CREATED,
+                        &[
+                            ("location", format!("/v2/{repository}/blobs/{digest}")),
+                            ("docker-content-digest", digest.clone()),
+                        ],
+                        "",
+                    );
+                }
+            }
+            if let (Some(digest), Some(status)) = (param("digest"), s.faults.post_whole) {
+                if status != 201 {
+                    return error(
+                        StatusCode::from_u16(status).unwrap(),
+                        "UNSUPPORTED",
+                        "no single-request uploads here",
+                    );
+                }
+                if packctl::oci::Digest::of(&body).to_string() != digest {
+                    return error(StatusCode::BAD_REQUEST, "DIGEST_INVALID", "digest mismatch");
+                }
+                s.blobs.insert(digest.clone(), body);
+                return respond(
+                    StatusCode::CREATED,
+                    &[
+                        ("location", format!("/v2/{repository}/blobs/{digest}")),
+                        ("docker-content-digest", digest),
+                    ],
+                    "",
+                );
+            }
             if let Some(hook) = s.faults.on_first_upload.take() {
                 hook();
             }

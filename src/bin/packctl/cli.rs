@@ -220,6 +220,10 @@ pub struct CopyArgs {
     /// Overwrite target tags that hold other content
     #[arg(short, long)]
     pub force: bool,
+    /// Check every blob even where the target tag already names the same manifest, and copy
+    /// what the target lacks (repairs a damaged target)
+    #[arg(long)]
+    pub verify_blobs: bool,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -287,6 +291,10 @@ pub struct PushArgs {
     /// Artifact encoding: `structured` (default) or `archive` (Palette's tar.gz)
     #[arg(long, value_enum, default_value_t = FormatArg::Structured)]
     pub format: FormatArg,
+    /// Check every blob even when the version already names this very pack, and send what
+    /// the store lacks (repairs a damaged repository)
+    #[arg(long)]
+    pub verify_blobs: bool,
     /// Sign the pushed version with this cosign private key
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,

@@ -57,6 +57,10 @@ pub fn error_hint(error: &Error) -> Option<String> {
             "if you trust the artifact, raise the cap: {}=N packctl pack pull …",
             packctl::env::EnvVars::PACKCTL_MAX_UNPACKED_BYTES
         )),
+        Error::Artifact(ArtifactError::Deferred { .. }) => Some(
+            "the store lost the layer during the push; push again, and the layer is compressed anew"
+                .into(),
+        ),
         Error::Artifact(_) => Some(
             "the artifact is damaged or was not made for packs; nothing was written".into(),
         ),

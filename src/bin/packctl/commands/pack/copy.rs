@@ -22,6 +22,7 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let to = open(&args.to, transport(&args.transport))?;
     let mut options = CopyOptions::default();
     options.force = args.force;
+    options.verify_blobs = args.verify_blobs;
     let copied = block_on(copy(&from, &to, &what, &options, &printer.reporter()))??;
     for c in &copied {
         let how = match &c.status {

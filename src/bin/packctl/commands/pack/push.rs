@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.store)?;
-    let options = push_options(args.force, args.format.into())?;
+    let mut options = push_options(args.force, args.format.into())?;
+    options.verify_blobs = args.verify_blobs;
     // Read the key before pushing, so a wrong password does not leave an unsigned push.
     let key = match &args.sign {
         Some(path) => Some(packctl::sign::keys::load_private_key(
