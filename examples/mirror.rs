@@ -134,10 +134,10 @@ mod tests {
         assert!(copied >= 4, "{copied} blobs copied");
         assert!(lines.bytes.load(Ordering::Relaxed) > 0);
 
-        // A second run finds everything there.
+        // A second run finds every tag there, and asks nothing about blobs.
         let again = Arc::new(Lines::default());
         assert_eq!(mirror(&from, &to, &again).await.unwrap(), 2);
         assert_eq!(again.new.load(Ordering::Relaxed), 0);
-        assert_eq!(again.present.load(Ordering::Relaxed), copied);
+        assert_eq!(again.present.load(Ordering::Relaxed), 0);
     }
 }

@@ -10,6 +10,12 @@ impl EnvVars {
     pub const PACKCTL_REGISTRY: &'static str = "PACKCTL_REGISTRY";
     /// The Docker config folder (credentials), as Docker and `oras` read it.
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
+    /// The default `--format` of push, build and copy (`structured` or `archive`); wins over
+    /// what `packctl config` saved.
+    pub const PACKCTL_FORMAT: &'static str = "PACKCTL_FORMAT";
+    /// `1` or `true`: follow the spectro CLI where it is stricter (`push -f` needs `-m`);
+    /// wins over `packctl config set spectro-compat`.
+    pub const PACKCTL_SPECTRO_COMPAT: &'static str = "PACKCTL_SPECTRO_COMPAT";
     /// The home folder.
     pub const HOME: &'static str = "HOME";
     /// The packctl settings file (the default registry).
@@ -25,6 +31,9 @@ impl EnvVars {
     pub const PACKCTL_PASSWORD: &'static str = "PACKCTL_PASSWORD";
     /// Where the digest cache lives (default `$XDG_CACHE_HOME/packctl`, `~/.cache/packctl`).
     pub const PACKCTL_CACHE_DIR: &'static str = "PACKCTL_CACHE_DIR";
+    /// Blobs moved at once by push, pull and copy (default 16, of which at most 4 of 1 MiB or
+    /// more).
+    pub const PACKCTL_CONCURRENCY: &'static str = "PACKCTL_CONCURRENCY";
     /// Where per-user caches live.
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     /// The password of cosign private keys (may be empty), as cosign reads it.

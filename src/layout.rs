@@ -346,12 +346,33 @@ impl Layout {
         reader: BoxReader,
         location: &str,
     ) -> Result<bool, StoreError> {
+        self.write_blob(descriptor, reader, location, false).await
+    }
+
+    /// Writes a blob from `reader`, checking its digest and size, and puts it in place of
+    /// the blob of that digest if there is one (readers see the old file or the new one).
+    pub async fn replace_blob(
+        &self,
+        descriptor: &Descriptor,
+        reader: BoxReader,
+        location: &str,
+    ) -> Result<bool, StoreError> {
+        self.write_blob(descriptor, reader, location, true).await
+    }
+
+    async fn write_blob(
+        &self,
+        descriptor: &Descriptor,
+        reader: BoxReader,
+        location: &str,
+        replace: bool,
+    ) -> Result<bool, StoreError> {
         let path = self.blob_path(&descriptor.digest);
         // The temporary file is removed when it is dropped, so a future dropped mid-copy
         // leaves nothing behind.
         let (layout, wanted, at) = (self.clone(), descriptor.clone(), path.clone());
         let Some(tmp) = off_worker(location, move || {
-            if layout.has_blob(&wanted.digest, wanted.size) {
+            if !replace && layout.has_blob(&wanted.digest, wanted.size) {
                 return Ok(None);
             }
             let dir = at.parent().expect("a blob path has a folder");

@@ -992,6 +992,7 @@ fn verbose_push_lists_each_blob() {
             "testdata/packs/hello-chart",
             "-r",
             &store,
+            "--verify-blobs",
             "-v",
         ])
         .success();

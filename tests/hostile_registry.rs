@@ -283,7 +283,12 @@ fn login_saves_an_absolute_ca_file() {
         &std::fs::read(sandbox.path().join("home/.config/packctl/config.json")).unwrap(),
     )
     .unwrap();
-    let saved = PathBuf::from(settings["defaultRegistry"]["caFile"].as_str().unwrap());
+    assert_eq!(settings["defaultRegistry"], registry.host.as_str());
+    let saved = PathBuf::from(
+        settings["registries"][registry.host.as_str()]["caFile"]
+            .as_str()
+            .unwrap(),
+    );
     assert!(saved.is_absolute(), "{saved:?}");
     assert_eq!(
         saved.canonicalize().unwrap(),

@@ -700,6 +700,7 @@ fn vv_shows_every_request() {
             "-r",
             r,
             "-f",
+            "--verify-blobs",
             "-vv",
         ])
         .success();
@@ -708,7 +709,8 @@ fn vv_shows_every_request() {
         .lines()
         .filter(|l| l.contains("packctl::registry") && l.contains(": request "))
         .collect();
-    // The unchanged push resolves the tag and checks each blob: every request is a line with
+    // The unchanged push with --verify-blobs resolves the tag and checks each blob: every
+    // request is a line with
     // its method, URL, status and attempt.
     let manifest = format!("url=http://{r}/v2/spectro-packs/archive/hello-chart/manifests/0.1.0");
     assert!(
@@ -727,7 +729,10 @@ fn vv_shows_every_request() {
     );
     let blob_checks = requests
         .iter()
-        .filter(|l| l.contains("method=HEAD") && l.contains("/blobs/sha256:"))
+        .filter(|l| {
+            (l.contains("method=HEAD") && l.contains("/blobs/sha256:"))
+                || (l.contains("method=POST") && l.contains("/blobs/uploads/ status=201"))
+        })
         .count();
     assert!(blob_checks >= 2, "{}", run.stderr);
     assert!(

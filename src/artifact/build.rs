@@ -27,6 +27,9 @@ pub struct BuildOptions {
     /// Compress every layer even where the layer cache knows its digests, so that every blob
     /// has its bytes (see [`BlobSource::Deferred`]).
     pub fresh_layers: bool,
+    /// The push message (`push -m`), recorded as the [`annotation::MESSAGE`] annotation;
+    /// `None` takes pack.json's `commit_msg`, when it has one.
+    pub message: Option<String>,
 }
 
 /// Where the bytes of a blob are.
@@ -147,6 +150,12 @@ pub fn build(pack: &Pack, options: &BuildOptions) -> Result<Artifact, ArtifactEr
     manifest
         .annotations
         .insert(annotation::DESCRIPTION.into(), meta.display_name.clone());
+    let message = options.message.as_ref().or(meta.commit_msg.as_ref());
+    if let Some(message) = message.map(|m| m.trim()).filter(|m| !m.is_empty()) {
+        manifest
+            .annotations
+            .insert(annotation::MESSAGE.into(), message.to_string());
+    }
     if let Some(created) = &options.created {
         manifest
             .annotations

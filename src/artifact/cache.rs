@@ -162,8 +162,11 @@ struct LayerInput<'a> {
     /// Changes when the tar or gzip output would change for the same files.
     format: &'static str,
     gzip_level: u32,
-    entries: Vec<(&'a str, Option<(&'a [u8], bool, Stamp)>)>,
+    entries: Vec<(&'a str, Option<SourceStamp<'a>>)>,
 }
+
+/// A file entry's source (its path's bytes), whether it is executable, and its stamp.
+type SourceStamp<'a> = (&'a [u8], bool, Stamp);
 
 /// The key of a compressed layer in the [`LayerCache`].
 #[derive(Debug, Clone)]

@@ -58,12 +58,26 @@ pub enum CredentialError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DockerConfig {
     dir: PathBuf,
+    file: PathBuf,
 }
 
 impl DockerConfig {
     /// The Docker config in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> DockerConfig {
-        DockerConfig { dir: dir.into() }
+        let dir = dir.into();
+        let file = dir.join("config.json");
+        DockerConfig { dir, file }
+    }
+
+    /// A Docker config file of another name (`--registry-config`, as oras, helm and cosign
+    /// take it); its folder holds `certs.d`.
+    pub fn from_file(file: impl Into<PathBuf>) -> DockerConfig {
+        let file = file.into();
+        let dir = match file.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        DockerConfig { dir, file }
     }
 
     /// The Docker config Docker itself would use: `$DOCKER_CONFIG`, else `~/.docker`.
@@ -82,9 +96,9 @@ impl DockerConfig {
         &self.dir
     }
 
-    /// The config file, `config.json`.
+    /// The config file, `config.json` unless [`DockerConfig::from_file`] named another.
     pub fn path(&self) -> PathBuf {
-        self.dir.join("config.json")
+        self.file.clone()
     }
 
     /// The credential for a registry host, or [`Credential::Anonymous`] when none is

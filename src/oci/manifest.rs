@@ -47,6 +47,9 @@ pub mod annotation {
     pub const VERSION: &str = "org.opencontainers.image.version";
     /// The pack's display name.
     pub const DESCRIPTION: &str = "org.opencontainers.image.description";
+    /// What changed in this push (`push -m`, or pack.json's `commit_msg`). Two manifests
+    /// that differ only here hold the same pack.
+    pub const MESSAGE: &str = "io.packctl.pack.message";
     /// When the artifact was made (only from `SOURCE_DATE_EPOCH`).
     pub const CREATED: &str = "org.opencontainers.image.created";
     /// The tag of a manifest in an OCI image layout's index.json.

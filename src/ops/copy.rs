@@ -2,11 +2,15 @@
 //! air-gapped mirroring.
 
 use super::manage::signature_tags;
-use super::push::PushStatus;
-use super::{Limits, Located, Transfer, list, parse_manifest, resolve};
+use super::pull::PullOptions;
+use super::push::{PushOptions, PushStatus};
+use super::{Lanes, Located, Transfer, list, parse_manifest, resolve};
+use crate::artifact::unpack::{self, Encoding};
+use crate::artifact::{BuildOptions, Format};
 use crate::content::{BlobPut, Source};
 use crate::error::Error;
 use crate::oci::Selector;
+use crate::oci::annotation;
 use crate::oci::digest::{CopyError, copy_verified};
 use crate::oci::{Descriptor, Digest};
 use crate::progress::{SharedReporter, blob_progress};
@@ -43,6 +47,13 @@ pub struct CopyOptions {
     /// Check (and copy) every blob even when the target already holds the manifest under
     /// that tag or digest: repairs a target that lost blobs.
     pub verify_blobs: bool,
+    /// Re-encode packs of another encoding (pull, build in this one, push): for a registry
+    /// Palette syncs, which reads only `archive`. The copy then has another digest, and the
+    /// source's signatures, which name the source digest, are not copied. `None` copies
+    /// every pack as it is.
+    pub format: Option<Format>,
+    /// How a re-encoded pack is built (the digest cache folder, the creation time).
+    pub build: BuildOptions,
 }
 
 impl Default for CopyOptions {
@@ -52,6 +63,8 @@ impl Default for CopyOptions {
             concurrency: 4,
             small_concurrency: 16,
             verify_blobs: false,
+            format: None,
+            build: BuildOptions::default(),
         }
     }
 }
@@ -70,6 +83,10 @@ pub struct Copied {
     pub status: PushStatus,
     /// Blobs moved and blobs the target had.
     pub blobs: Transfer,
+    /// The pack was re-encoded for the target ([`CopyOptions::format`]), so `digest` is the
+    /// copy's, not the source's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reencoded: bool,
 }
 
 /// Copies packs from one store to another.
@@ -89,6 +106,8 @@ pub async fn copy(
         CopyWhat::Pack { name, selector } => vec![(name.clone(), selector.clone())],
     };
     let mut copied = Vec::new();
+    // Source digests of re-encoded packs, whose signatures do not name the copies.
+    let mut reencoded = BTreeSet::new();
     for (name, selector) in names {
         let source_repository = from.pack_repository(&name);
         let target_repository = to.pack_repository(&name);
@@ -126,6 +145,30 @@ pub async fn copy(
             }
         };
         for reference in references {
+            if reencoded
+                .iter()
+                .any(|d: &Digest| signature_tags(d).contains(&reference))
+            {
+                continue;
+            }
+            if let Some(format) = options.format
+                && !reference.starts_with("sha256-")
+                && let Some(done) = reencode(
+                    from,
+                    &source_repository,
+                    to,
+                    &target_repository,
+                    &reference,
+                    format,
+                    options,
+                    reporter,
+                )
+                .await?
+            {
+                reencoded.insert(done.1);
+                copied.push(done.0);
+                continue;
+            }
             copied.push(
                 copy_one(
                     from,
@@ -141,6 +184,80 @@ pub async fn copy(
         }
     }
     Ok(copied)
+}
+
+/// Copies `reference` re-encoded in `format`, when it is a pack of another encoding; `None`
+/// for a pack already in `format` (or an artifact that is no pack), to copy as it is.
+/// Returns the copy and the source digest.
+#[allow(clippy::too_many_arguments)]
+async fn reencode(
+    from: &Store,
+    source_repository: &str,
+    to: &Store,
+    target_repository: &str,
+    reference: &str,
+    format: Format,
+    options: &CopyOptions,
+    reporter: &SharedReporter,
+) -> Result<Option<(Copied, Digest)>, Error> {
+    let selector = match Digest::parse(reference) {
+        Ok(d) => Selector::Digest(d),
+        Err(_) => Selector::Tag(reference.to_string()),
+    };
+    let located = Located {
+        repository: source_repository.to_string(),
+        selector,
+        name: source_repository.to_string(),
+    };
+    let resolved = resolve(from, &located).await?;
+    let bytes = from
+        .fetch_manifest(source_repository, &resolved.descriptor.digest)
+        .await?;
+    let manifest = parse_manifest(&resolved.reference, &bytes)?;
+    let wanted = match format {
+        Format::Archive => Encoding::Archive,
+        _ => Encoding::Structured,
+    };
+    match unpack::plan(&manifest) {
+        Ok(plan) if plan.encoding != wanted && plan.encoding != Encoding::Files => {}
+        _ => return Ok(None),
+    }
+    let scratch = crate::scratch::build_dir().map_err(|source| {
+        Error::Artifact(crate::artifact::ArtifactError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })
+    })?;
+    let dir = scratch.path().join("pack");
+    let pull_options = PullOptions {
+        // The build below validates the pack.
+        validate: false,
+        concurrency: options.concurrency,
+        small_concurrency: options.small_concurrency,
+        ..PullOptions::default()
+    };
+    super::pull(from, &located, &dir, &pull_options, reporter).await?;
+    let mut build = options.build.clone();
+    build.format = format;
+    build.message = manifest.annotations.get(annotation::MESSAGE).cloned();
+    let push_options = PushOptions {
+        force: options.force,
+        verify_blobs: options.verify_blobs,
+        concurrency: options.concurrency,
+        small_concurrency: options.small_concurrency,
+        build,
+        ..PushOptions::default()
+    };
+    let pushed = super::push_to(to, Some(target_repository), &dir, &push_options, reporter).await?;
+    let copied = Copied {
+        from: resolved.reference,
+        to: to.reference(target_repository, &pushed.tag),
+        digest: pushed.digest,
+        status: pushed.status,
+        blobs: pushed.blobs,
+        reencoded: true,
+    };
+    Ok(Some((copied, resolved.descriptor.digest)))
 }
 
 async fn copy_one(
@@ -185,6 +302,7 @@ async fn copy_one(
             digest: resolved.descriptor.digest,
             status: PushStatus::Unchanged,
             blobs: Transfer::default(),
+            reencoded: false,
         });
     }
     let bytes = from.fetch_manifest(source_repository, digest).await?;
@@ -198,12 +316,12 @@ async fn copy_one(
         from,
         repository: source_repository,
     };
-    let limits = &Limits::new(options.concurrency, options.small_concurrency);
+    let lanes = &Lanes::new(options.concurrency, options.small_concurrency);
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(blobs)
         .map(|blob| {
             let source = source.clone();
             async move {
-                let _permit = limits.admit(blob.size).await;
+                let _permit = lanes.admit(blob.size).await;
                 let label = blob.title().unwrap_or(blob.digest.as_str()).to_string();
                 let id = reporter.blob_started(&label, blob.size);
                 let progress = blob_progress(reporter, id);
@@ -218,7 +336,7 @@ async fn copy_one(
                 Ok::<_, Error>((sent, blob.size))
             }
         })
-        .buffer_unordered(limits.total())
+        .buffer_unordered(lanes.total())
         .try_collect()
         .await?;
     let mut descriptor = resolved.descriptor.clone();
@@ -240,6 +358,7 @@ async fn copy_one(
         digest: resolved.descriptor.digest,
         status,
         blobs: Transfer::from_results(&results),
+        reencoded: false,
     })
 }
 

@@ -24,6 +24,8 @@ pub struct Inspection {
     pub manifest: Manifest,
     /// pack.json, for structured packs.
     pub pack: Option<serde_json::Value>,
+    /// The push message (`push -m`, or pack.json's `commit_msg`), when one was recorded.
+    pub message: Option<String>,
 }
 
 /// Reads the manifest (and pack.json, when it is the config) of a pack.
@@ -44,7 +46,12 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
             pack_json = serde_json::from_slice(&buf).ok();
         }
     }
+    let message = manifest
+        .annotations
+        .get(crate::oci::annotation::MESSAGE)
+        .cloned();
     Ok(Inspection {
+        message,
         reference: resolved.reference,
         digest: resolved.descriptor.digest,
         size: bytes.len() as u64,

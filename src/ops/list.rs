@@ -3,7 +3,9 @@
 use crate::error::Error;
 use crate::oci::is_valid_name;
 use crate::oci::tag_version;
+use crate::oci::{Digest, MAX_MANIFEST_SIZE, Manifest, annotation};
 use crate::store::Store;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 /// A tag of a pack repository.
@@ -13,6 +15,36 @@ pub struct TagInfo {
     pub tag: String,
     /// The version it stands for (`_` was `+`), when it is one.
     pub version: Option<String>,
+    /// The manifest it points at.
+    pub digest: Option<Digest>,
+    /// The push message recorded in that manifest (`push -m`, or pack.json's `commit_msg`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// How many tags are read at once.
+const READ_AT_ONCE: usize = 16;
+
+/// The manifest digest and push message of `repository:tag`; a tag that vanished meanwhile,
+/// or a manifest that is not JSON, gives neither.
+async fn describe(store: &Store, repository: &str, tag: &str) -> Result<TagInfo, Error> {
+    let mut info = TagInfo {
+        tag: tag.to_string(),
+        version: tag_version(tag).map(|v| v.to_string()),
+        digest: None,
+        message: None,
+    };
+    let Some(descriptor) = store.resolve(repository, tag).await? else {
+        return Ok(info);
+    };
+    if descriptor.size <= MAX_MANIFEST_SIZE {
+        let bytes = store.fetch_manifest(repository, &descriptor.digest).await?;
+        info.message = serde_json::from_slice::<Manifest>(&bytes)
+            .ok()
+            .and_then(|m| m.annotations.get(annotation::MESSAGE).cloned());
+    }
+    info.digest = Some(descriptor.digest);
+    Ok(info)
 }
 
 /// One pack and its versions.
@@ -43,17 +75,19 @@ pub async fn list(store: &Store, name: Option<&str>) -> Result<Vec<PackVersions>
         else {
             continue;
         };
-        let mut tags: Vec<TagInfo> = store
+        let names: Vec<String> = store
             .tags(&repository)
             .await?
             .into_iter()
             // cosign keeps signatures and attestations beside the pack as sha256-….sig tags.
             .filter(|t| !t.starts_with("sha256-"))
-            .map(|tag| TagInfo {
-                version: tag_version(&tag).map(|v| v.to_string()),
-                tag,
-            })
             .collect();
+        let repository_ref = repository.as_str();
+        let mut tags: Vec<TagInfo> = futures_util::stream::iter(&names)
+            .map(|tag| describe(store, repository_ref, tag))
+            .buffered(READ_AT_ONCE)
+            .try_collect()
+            .await?;
         if tags.is_empty() {
             continue;
         }

@@ -1,5 +1,6 @@
 //! The operations behind the commands: push, pull, inspect and list packs in a store.
 
+mod chart;
 mod copy;
 mod images;
 mod inspect;
@@ -9,6 +10,7 @@ mod pull;
 mod push;
 pub mod sign;
 
+pub use chart::fetch_chart;
 pub use copy::{Copied, CopyOptions, CopyWhat, copy};
 pub use images::{
     IMAGE_CHECK_CONCURRENCY, ImageCheck, ImageCheckError, ImageCheckOptions, ImageStatus,
@@ -75,15 +77,15 @@ impl Transfer {
 
 /// How many blobs move at once: up to `total`, of which at most `big` of [`SMALL_BLOB`]
 /// bytes or more. Small blobs cost round trips, not bandwidth, so more of them overlap.
-struct Limits {
+struct Lanes {
     big: tokio::sync::Semaphore,
     total: usize,
 }
 
-impl Limits {
+impl Lanes {
     fn new(big: usize, total: usize) -> Self {
         let big = big.max(1);
-        Limits {
+        Lanes {
             big: tokio::sync::Semaphore::new(big),
             total: total.max(big),
         }

@@ -28,8 +28,10 @@ pub struct PullOptions {
     pub validate: bool,
     /// Caps on the layers, the bytes written and what tar layers may unpack to.
     pub limits: Limits,
-    /// How many blobs to fetch at once.
+    /// How many blobs of [`super::SMALL_BLOB`] bytes or more to fetch at once.
     pub concurrency: usize,
+    /// How many blobs to fetch at once in all, small ones included.
+    pub small_concurrency: usize,
     /// Refuse the pack unless a signature by this key (named for messages) covers it.
     pub verify_key: Option<(p256::ecdsa::VerifyingKey, String)>,
 }
@@ -40,6 +42,7 @@ impl Default for PullOptions {
             validate: true,
             limits: Limits::default(),
             concurrency: 4,
+            small_concurrency: 16,
             verify_key: None,
         }
     }
@@ -174,7 +177,7 @@ pub async fn pull(
         &resolved,
         &plan,
         staging.path(),
-        options.concurrency,
+        &super::Lanes::new(options.concurrency, options.small_concurrency),
         reporter,
     )
     .await?;
@@ -375,7 +378,7 @@ async fn fetch_blobs(
     resolved: &Resolved,
     plan: &Plan,
     staging: &Path,
-    concurrency: usize,
+    lanes: &super::Lanes,
     reporter: &SharedReporter,
 ) -> Result<Transfer, Error> {
     let mut unique: BTreeMap<&Digest, &Descriptor> = BTreeMap::new();
@@ -384,6 +387,7 @@ async fn fetch_blobs(
     }
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(unique.into_values())
         .map(|layer| async move {
+            let _turn = lanes.admit(layer.size).await;
             let label = layer.title().unwrap_or(layer.digest.as_str()).to_string();
             let id = reporter.blob_started(&label, layer.size);
             let reader = store.open_blob(&resolved.repository, layer).await?;
@@ -419,7 +423,7 @@ async fn fetch_blobs(
             reporter.blob_finished(id, true);
             Ok::<_, Error>((BlobPut::Sent, layer.size))
         })
-        .buffer_unordered(concurrency.max(1))
+        .buffer_unordered(lanes.total())
         .try_collect()
         .await?;
     Ok(Transfer::from_results(&results))

@@ -1,10 +1,10 @@
 //! Pushing a pack: build its artifact, send the blobs the store lacks, then the manifest.
 
-use super::{Limits, Transfer};
+use super::{Lanes, Transfer};
 use crate::artifact::{self, Artifact, ArtifactError, BlobSource, BuildOptions};
 use crate::content::{BlobPut, Source, StoreError, TagCondition, TagWrite, off_worker};
 use crate::error::Error;
-use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE};
+use crate::oci::{Descriptor, Digest, MAX_MANIFEST_SIZE, Manifest, annotation};
 use crate::pack::{Finding, Ignored, Pack};
 use crate::progress::{SharedReporter, blob_progress};
 use crate::store::Store;
@@ -28,6 +28,10 @@ pub struct PushOptions {
     /// Check (and send) every blob even when the tag already names the very manifest being
     /// pushed: repairs a store that lost blobs. Without it, such a push sends nothing.
     pub verify_blobs: bool,
+    /// Send every blob and the manifest even where the store has them, and even when the
+    /// tag names this very pack (`spectro pack push --skip-digest-check`). Without it, a
+    /// pack that differs from the tag's only in its push message is unchanged.
+    pub skip_digest_check: bool,
 }
 
 /// Blobs under this size are small: they cost round trips more than bandwidth, so more of
@@ -42,6 +46,7 @@ impl Default for PushOptions {
             concurrency: 4,
             small_concurrency: 16,
             verify_blobs: false,
+            skip_digest_check: false,
         }
     }
 }
@@ -127,6 +132,8 @@ pub async fn push_to(
     reporter: &SharedReporter,
 ) -> Result<PushOutcome, Error> {
     let mut options = options.clone();
+    // Every blob is sent again, so every blob needs its bytes.
+    options.build.fresh_layers |= options.skip_digest_check;
     loop {
         let (pack, artifact, warnings) = build_pack(dir, &options.build).await?;
         let repository = match repository {
@@ -176,7 +183,7 @@ pub async fn push_artifact(
             limit: MAX_MANIFEST_SIZE,
         });
     }
-    let condition = tag_condition(store, repository, tag, &artifact.digest, options.force).await?;
+    let (condition, digest) = push_condition(store, repository, tag, artifact, options).await?;
     let blobs = if condition.is_none() && !options.verify_blobs {
         // The tag names this very manifest, which the store accepted only with all its
         // blobs: there is nothing to check or send.
@@ -198,12 +205,70 @@ pub async fn push_artifact(
         reference,
         repository: repository.to_string(),
         tag: tag.to_string(),
-        digest: artifact.digest.clone(),
+        digest,
         status,
         blobs,
         warnings: Vec::new(),
         ignored: Vec::new(),
     })
+}
+
+/// Decides, before any blob moves, whether `tag` may be pointed at the artifact's manifest,
+/// and which manifest the tag will name: `None` when the tag already holds this pack (the
+/// very manifest, or one that differs only in its push message, whose message stays), else
+/// the condition the tag write must meet.
+async fn push_condition(
+    store: &Store,
+    repository: &str,
+    tag: &str,
+    artifact: &Artifact,
+    options: &PushOptions,
+) -> Result<(Option<TagCondition>, Digest), Error> {
+    let ours = &artifact.digest;
+    let write = |condition| Ok((Some(condition), ours.clone()));
+    match store.resolve(repository, tag).await? {
+        Some(existing) if &existing.digest == ours => {
+            if options.skip_digest_check {
+                write(TagCondition::Is(existing.digest))
+            } else {
+                Ok((None, existing.digest))
+            }
+        }
+        Some(existing)
+            if !options.skip_digest_check
+                && same_pack(store, repository, &existing, &artifact.manifest).await? =>
+        {
+            Ok((None, existing.digest))
+        }
+        Some(_) | None if options.force => write(TagCondition::Any),
+        Some(existing) => Err(Error::TagExists {
+            reference: store.reference(repository, tag),
+            existing: existing.digest,
+            new: ours.clone(),
+        }),
+        None => write(TagCondition::Absent),
+    }
+}
+
+/// Whether the manifest `existing` holds the same pack as `ours`: equal but for the push
+/// message.
+async fn same_pack(
+    store: &Store,
+    repository: &str,
+    existing: &Descriptor,
+    ours: &Manifest,
+) -> Result<bool, Error> {
+    if existing.size > MAX_MANIFEST_SIZE {
+        return Ok(false);
+    }
+    let bytes = store.fetch_manifest(repository, &existing.digest).await?;
+    let Ok(mut theirs) = serde_json::from_slice::<Manifest>(&bytes) else {
+        return Ok(false);
+    };
+    let mut ours = ours.clone();
+    theirs.annotations.remove(annotation::MESSAGE);
+    ours.annotations.remove(annotation::MESSAGE);
+    Ok(theirs.to_canonical_json() == ours.to_canonical_json())
 }
 
 /// Decides, before any blob moves, whether `tag` may be pointed at the manifest `ours`:
@@ -284,10 +349,23 @@ async fn upload_blobs(
     options: &PushOptions,
     reporter: &SharedReporter,
 ) -> Result<Transfer, Error> {
-    let limits = &Limits::new(options.concurrency, options.small_concurrency);
+    // Layers the layer cache knew have no bytes: if the store lacks one, the pack is built
+    // again, so that is asked before anything is sent.
+    for blob in &artifact.blobs {
+        if matches!(blob.source, BlobSource::Deferred)
+            && !store.has_blob(repository, &blob.descriptor).await?
+        {
+            return Err(ArtifactError::Deferred {
+                title: blob.descriptor.title().unwrap_or("config").to_string(),
+                digest: blob.descriptor.digest.clone(),
+            }
+            .into());
+        }
+    }
+    let lanes = &Lanes::new(options.concurrency, options.small_concurrency);
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(&artifact.blobs)
         .map(|blob| async move {
-            let _permit = limits.admit(blob.descriptor.size).await;
+            let _permit = lanes.admit(blob.descriptor.size).await;
             // The config blob has no title; it is pack.json (or `{}` for the archive encoding).
             let label = blob.descriptor.title().unwrap_or("config").to_string();
             let id = reporter.blob_started(&label, blob.descriptor.size);
@@ -295,29 +373,29 @@ async fn upload_blobs(
                 BlobSource::File(path) => Source::File(path),
                 BlobSource::Bytes(bytes) => Source::Bytes(bytes.clone()),
                 BlobSource::Deferred => {
-                    if !store.has_blob(repository, &blob.descriptor).await? {
-                        return Err(ArtifactError::Deferred {
-                            title: label,
-                            digest: blob.descriptor.digest.clone(),
-                        }
-                        .into());
-                    }
+                    // Found in the store above.
                     reporter.blob_finished(id, false);
                     return Ok((BlobPut::Present, blob.descriptor.size));
                 }
             };
             let progress = blob_progress(reporter, id);
-            let sent = match store
-                .push_blob(repository, &blob.descriptor, &source, &progress)
-                .await
-            {
+            let sent = if options.skip_digest_check {
+                store
+                    .send_blob(repository, &blob.descriptor, &source, &progress)
+                    .await
+            } else {
+                store
+                    .push_blob(repository, &blob.descriptor, &source, &progress)
+                    .await
+            };
+            let sent = match sent {
                 Ok(sent) => sent,
                 Err(err) => return Err(blame(&blob.source, &blob.descriptor, err).await),
             };
             reporter.blob_finished(id, sent.is_new());
             Ok::<_, Error>((sent, blob.descriptor.size))
         })
-        .buffer_unordered(limits.total())
+        .buffer_unordered(lanes.total())
         .try_collect()
         .await?;
     Ok(Transfer::from_results(&results))

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A small logo, so that a new pack is valid before the author adds their own.
-const LOGO: &[u8] = include_bytes!("logo.png");
+pub(super) const LOGO: &[u8] = include_bytes!("logo.png");
 
 /// What `pack init` writes into pack.json.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct InitOptions {
     pub addon_type: Option<String>,
     /// Cloud types; `all` when empty.
     pub cloud_types: Vec<String>,
+    /// Helm chart archives of the pack, relative paths.
+    pub charts: Vec<String>,
 }
 
 impl InitOptions {
@@ -43,6 +45,7 @@ impl InitOptions {
             display_name: None,
             addon_type: None,
             cloud_types: Vec::new(),
+            charts: Vec::new(),
         }
     }
 }
@@ -53,15 +56,26 @@ impl InitOptions {
 /// removes what it wrote.
 pub fn init(dir: &Path, options: &InitOptions) -> Result<Vec<PathBuf>, PackError> {
     let files = [
-        (PACK_JSON, pack_json(options).into_bytes()),
-        (VALUES_YAML, values_yaml(options).into_bytes()),
-        (LOGO_PNG, LOGO.to_vec()),
-        ("README.md", readme(options).into_bytes()),
+        (PACK_JSON.to_string(), pack_json(options).into_bytes()),
+        (VALUES_YAML.to_string(), values_yaml(options).into_bytes()),
+        (LOGO_PNG.to_string(), LOGO.to_vec()),
+        ("README.md".to_string(), readme(options).into_bytes()),
     ];
+    write_new_files(dir, &files)
+}
+
+/// Writes `files` (paths relative to `dir`, folders made as needed) and returns their paths.
+///
+/// Refuses, writing nothing, when any of them exists already; on a failure part-way it
+/// removes what it wrote, and the folders it made.
+pub(super) fn write_new_files(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<PathBuf>, PackError> {
     let existing: Vec<String> = files
         .iter()
         .filter(|(name, _)| dir.join(name).symlink_metadata().is_ok())
-        .map(|(name, _)| name.to_string())
+        .map(|(name, _)| name.clone())
         .collect();
     if !existing.is_empty() {
         return Err(PackError::WouldOverwrite {
@@ -69,28 +83,42 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<Vec<PathBuf>, PackError
             files: existing,
         });
     }
-    let created_dir = !dir.exists();
-    fs::create_dir_all(dir).map_err(|source| PackError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    for (name, bytes) in &files {
+    let mut made_dirs: Vec<PathBuf> = Vec::new();
+    let mut written: Vec<PathBuf> = Vec::new();
+    let undo = |written: &[PathBuf], made_dirs: &[PathBuf]| {
+        // Leave the folder as it was: drop what this call wrote, but only that.
+        for p in written {
+            let _ = fs::remove_file(p);
+        }
+        for d in made_dirs.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+    };
+    for (name, bytes) in files {
         let path = dir.join(name);
+        let parent = path.parent().unwrap_or(dir).to_path_buf();
+        let mut missing: Vec<PathBuf> = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        if let Err(source) = fs::create_dir_all(&parent) {
+            undo(&written, &made_dirs);
+            return Err(PackError::Write {
+                path: parent,
+                source,
+            });
+        }
+        made_dirs.extend(missing);
         let result = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .and_then(|mut f| f.write_all(bytes));
         if let Err(source) = result {
-            // Leave the folder as it was: drop what this call wrote, but only that.
             let _ = fs::remove_file(&path);
-            for p in &written {
-                let _ = fs::remove_file(p);
-            }
-            if created_dir {
-                let _ = fs::remove_dir(dir);
-            }
+            undo(&written, &made_dirs);
             return Err(PackError::Write { path, source });
         }
         written.push(path);
@@ -99,7 +127,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<Vec<PathBuf>, PackError
 }
 
 /// "kube-prometheus_stack" → "Kube Prometheus Stack".
-fn display_name_from(name: &str) -> String {
+pub(super) fn display_name_from(name: &str) -> String {
     name.split(['-', '_', '.'])
         .filter(|w| !w.is_empty())
         .map(|w| {
@@ -113,7 +141,7 @@ fn display_name_from(name: &str) -> String {
         .join(" ")
 }
 
-fn pack_json(o: &InitOptions) -> String {
+pub(super) fn pack_json(o: &InitOptions) -> String {
     let mut m = Map::new();
     m.insert("name".into(), json!(o.name));
     let display = o
@@ -136,7 +164,7 @@ fn pack_json(o: &InitOptions) -> String {
         m.insert("annotations".into(), json!({}));
     }
     m.insert("kubeManifests".into(), json!([]));
-    m.insert("charts".into(), json!([]));
+    m.insert("charts".into(), json!(o.charts));
     m.insert("ansibleRoles".into(), json!([]));
     let mut text = serde_json::to_string_pretty(&Value::Object(m)).expect("a JSON map serialises");
     text.push('\n');
@@ -208,6 +236,7 @@ mod tests {
             display_name: None,
             addon_type: (layer == Layer::Addon).then(|| "monitoring".into()),
             cloud_types: vec![],
+            charts: vec![],
         }
     }
 

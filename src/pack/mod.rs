@@ -1,6 +1,7 @@
 //! The pack: a folder with pack.json, values.yaml, logo.png and the charts, manifests and
 //! Ansible roles that pack.json names; loading it into typed data and validating it.
 
+pub mod chart;
 mod content;
 mod finding;
 mod ignore;
@@ -256,6 +257,14 @@ pub enum PackError {
         dir: PathBuf,
         /// The files that exist.
         files: Vec<String>,
+    },
+    /// A Helm chart that `pack init --from-chart` cannot read or use.
+    #[error("cannot make a pack from the chart `{chart}`: {reason}")]
+    Chart {
+        /// The chart: its file, folder, reference or name.
+        chart: String,
+        /// Why.
+        reason: String,
     },
     /// Writing the new pack failed.
     #[error("cannot write `{}`", path.display())]

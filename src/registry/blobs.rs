@@ -149,6 +149,34 @@ impl RegistryStore {
                 }
             }
         }
+        self.upload(repository, descriptor, source, progress, session, whole)
+            .await
+    }
+
+    /// Uploads a blob whether or not the repository holds it (`push --skip-digest-check`).
+    pub async fn send_blob(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        source: &Source<'_>,
+        progress: &Progress,
+    ) -> Result<BlobPut, StoreError> {
+        self.upload(repository, descriptor, source, progress, None, false)
+            .await
+    }
+
+    /// Sends a blob: into `session` when one is open, whole in the POST when `whole` (a
+    /// claimed [`Self::claim_post_whole`]), else into a new session; a failure for a passing
+    /// reason starts again from a new session.
+    async fn upload(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        source: &Source<'_>,
+        progress: &Progress,
+        mut session: Option<String>,
+        whole: bool,
+    ) -> Result<BlobPut, StoreError> {
         let mut whole = whole && session.is_none();
         let policy = self.client.retry_policy();
         let mut attempt = 0;
@@ -412,7 +440,13 @@ impl RegistryStore {
                 Upload::Fail(self.protocol_error("a blob upload session without a Location header"))
             });
         }
-        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+        // A repository the registry does not know, or a push it denies, fails every upload
+        // alike: that is the answer, not a refusal of bodies in POST.
+        let denied = matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+        );
+        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS && !denied {
             self.post_whole.store(POST_WHOLE_NO, Ordering::Relaxed);
             tracing::debug!(
                 target: "packctl::registry",

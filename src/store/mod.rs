@@ -230,6 +230,34 @@ impl Store {
         .await
     }
 
+    /// Stores a blob whether or not it is present (`push --skip-digest-check`): a
+    /// registry receives it again, a folder store writes it anew in place of its copy.
+    pub async fn send_blob(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        source: &Source<'_>,
+        progress: &Progress,
+    ) -> Result<BlobPut, StoreError> {
+        self.traced("send_blob", repository, &descriptor.digest, async {
+            match self {
+                Store::Layout(s) => {
+                    let layout = s.layout(repository);
+                    let creating = layout.clone();
+                    off_worker(s.display(), move || creating.create()).await?;
+                    let reader = source.open(descriptor).await?;
+                    layout
+                        .replace_blob(descriptor, reader, &self.location(repository))
+                        .await?;
+                    progress(descriptor.size);
+                    Ok(BlobPut::Sent)
+                }
+                Store::Registry(r) => r.send_blob(repository, descriptor, source, progress).await,
+            }
+        })
+        .await
+    }
+
     /// Stores a manifest and points `tag` at it.
     pub async fn push_manifest(
         &self,

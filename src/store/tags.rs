@@ -73,9 +73,10 @@ async fn push_manifest(
 impl Store {
     /// Stores a manifest and points `tag` at it if what the tag holds meets `condition`.
     ///
-    /// Atomic in an `oci:` store. On a registry the tag is checked just before the write and
-    /// read back after a short wait; when another writer moved it meanwhile, this fails with
-    /// [`StoreError::TagRace`] rather than report a write that did not last.
+    /// Atomic in an `oci:` store. On a registry the tag is checked just before the write and,
+    /// unless `condition` is [`TagCondition::Any`], read back after a short wait; when another
+    /// writer moved it meanwhile, this fails with [`StoreError::TagRace`] rather than report a
+    /// write that did not last.
     pub async fn put_manifest_if(
         &self,
         repository: &str,
@@ -102,6 +103,11 @@ impl Store {
                 return Ok(TagWrite::Refused { current });
             }
             push_manifest(registry, repository, descriptor, bytes, tag).await?;
+            if *condition == TagCondition::Any {
+                // Any writer may replace the tag: writers at once end as they would one after
+                // another, so there is no race to catch and no reason to wait.
+                return Ok(TagWrite::Written { previous: current });
+            }
             tokio::time::sleep(settle_time(started.elapsed())).await;
             let now = registry.resolve(repository, tag).await?.map(|d| d.digest);
             if now.as_ref() != Some(&descriptor.digest) {

@@ -41,6 +41,10 @@ pub struct GlobalArgs {
     /// Draw no progress bars (they are drawn only when stderr is a terminal)
     #[arg(long, global = true)]
     pub no_progress: bool,
+    /// Read and write registry credentials in this Docker config file instead of
+    /// $DOCKER_CONFIG/config.json or ~/.docker/config.json
+    #[arg(long, global = true, value_name = "PATH")]
+    pub registry_config: Option<PathBuf>,
 }
 
 /// The format of the result on stdout.
@@ -63,6 +67,11 @@ pub enum Command {
     /// Make cosign-compatible signing keys
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Show and change saved defaults: default registry, encoding, CA file, per registry
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print packctl's version (as `spectro version` does)
+    Version,
     /// Print a shell completion script
     Completion(CompletionArgs),
 }
@@ -95,6 +104,39 @@ pub enum PackCommand {
     Sign(SignArgs),
     /// Check that a signature by a key covers exactly the pack version a reference names
     Verify(VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every saved setting
+    #[command(visible_alias = "ls")]
+    List,
+    /// Print one setting (exit 1 when it is not set)
+    Get(ConfigKeyArgs),
+    /// Save a setting
+    Set(ConfigSetArgs),
+    /// Remove a setting
+    Unset(ConfigKeyArgs),
+}
+
+/// A setting's name, and the registry it is for.
+#[derive(Debug, Args)]
+pub struct ConfigKeyArgs {
+    /// registry, format, spectro-compat (for every registry); format, ca-file, insecure,
+    /// plain-http (with --registry-server)
+    pub key: String,
+    /// The registry (`host[:port][/base]` or `oci:PATH`) the setting is for
+    #[arg(short = 'r', long = "registry-server", value_name = "SERVER")]
+    pub registry_server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    #[command(flatten)]
+    pub key: ConfigKeyArgs,
+    /// The value: a server for registry; structured or archive for format; a PEM file for
+    /// ca-file; true or false for the others
+    pub value: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,8 +220,11 @@ pub struct TransportArgs {
 pub struct TagAddArgs {
     /// The version to tag: NAME:VERSION, NAME@sha256:… or a full reference
     pub reference: String,
-    /// The new tag
+    /// The new tag (the label, with --group)
     pub tag: String,
+    /// Tag GROUP__TAG, as the spectro CLI names a tag of a group (`lts__14.4.3`)
+    #[arg(short, long, value_name = "GROUP")]
+    pub group: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Move the tag if it points at another version
@@ -224,6 +269,10 @@ pub struct CopyArgs {
     /// what the target lacks (repairs a damaged target)
     #[arg(long)]
     pub verify_blobs: bool,
+    /// Re-encode packs of another encoding for the target [default: what `packctl config`
+    /// saved for the target, else each pack as it is]
+    #[arg(long, value_enum, env = EnvVars::PACKCTL_FORMAT)]
+    pub format: Option<FormatArg>,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -235,6 +284,10 @@ pub struct LoginArgs {
     /// User name (asked for when missing and stdin is a terminal)
     #[arg(short, long)]
     pub username: Option<String>,
+    /// The password (other users of this machine can read it from the process list:
+    /// prefer --password-stdin)
+    #[arg(short, long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
     /// Read the password from stdin
     #[arg(long)]
     pub password_stdin: bool,
@@ -270,9 +323,12 @@ pub struct BuildArgs {
     /// OCI image layout folder to write (created if missing); the tag is the pack version
     #[arg(long, value_name = "OUT")]
     pub oci_layout: PathBuf,
-    /// Artifact encoding
-    #[arg(long, value_enum, default_value_t = FormatArg::Structured)]
-    pub format: FormatArg,
+    /// Artifact encoding [default: the one `packctl config` saved, else structured]
+    #[arg(long, value_enum, env = EnvVars::PACKCTL_FORMAT)]
+    pub format: Option<FormatArg>,
+    /// The push message, recorded in the manifest [default: pack.json's commit_msg]
+    #[arg(short, long)]
+    pub message: Option<String>,
     /// Overwrite the tag if it points at another artifact
     #[arg(short, long)]
     pub force: bool,
@@ -288,9 +344,17 @@ pub struct PushArgs {
     /// Overwrite the version if the store holds a different pack under it
     #[arg(short, long)]
     pub force: bool,
-    /// Artifact encoding: `structured` (default) or `archive` (Palette's tar.gz)
-    #[arg(long, value_enum, default_value_t = FormatArg::Structured)]
-    pub format: FormatArg,
+    /// What changed, recorded in the manifest and shown by inspect and ls [default:
+    /// pack.json's commit_msg]
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Send every blob and the manifest even when the store holds this very pack
+    #[arg(long)]
+    pub skip_digest_check: bool,
+    /// Artifact encoding: `structured` or `archive` (Palette's tar.gz) [default: what
+    /// `packctl config` saved for the registry, else structured]
+    #[arg(long, value_enum, env = EnvVars::PACKCTL_FORMAT)]
+    pub format: Option<FormatArg>,
     /// Check every blob even when the version already names this very pack, and send what
     /// the store lacks (repairs a damaged repository)
     #[arg(long)]
@@ -305,8 +369,8 @@ pub struct PullArgs {
     /// NAME, NAME:VERSION, NAME@sha256:… (no version: the highest), or a full reference
     /// (`host/repository:tag`, `oci:PATH:tag`)
     pub reference: String,
-    /// Folder to create (it must not exist, or be empty)
-    pub target: PathBuf,
+    /// Folder to create (it must not exist, or be empty) [default: ./NAME]
+    pub target: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Write the pack even if it fails validation
@@ -319,6 +383,9 @@ pub struct PullArgs {
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
+    /// The registry, as the spectro CLI takes it (`pack ls HOST:PORT`); same as -r
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Only this pack
@@ -356,24 +423,33 @@ impl From<FormatArg> for packctl::artifact::Format {
 pub struct InitArgs {
     /// Folder to create the pack in (created if missing; existing files are never overwritten)
     pub dir: PathBuf,
-    /// Pack name: lowercase letters and digits separated by `.`, `_` or `-`
-    #[arg(long, value_parser = parse_name)]
-    pub name: String,
+    /// Make an add-on pack from this Helm chart: a .tgz, a chart folder, an
+    /// oci://HOST/REPOSITORY:VERSION reference or an https:// link to a .tgz
+    #[arg(long, value_name = "CHART", conflicts_with = "layer")]
+    pub from_chart: Option<String>,
+    /// Pack name: lowercase letters and digits separated by `.`, `_` or `-` [default with
+    /// --from-chart: the chart's]
+    #[arg(long, value_parser = parse_name, required_unless_present = "from_chart")]
+    pub name: Option<String>,
     /// Profile layer
-    #[arg(long, value_parser = layer_parser())]
-    pub layer: Layer,
-    /// Pack version (no leading `v`; such as 1.0.0, or CalVer such as 26.02.0)
-    #[arg(long, default_value = "1.0.0", value_parser = parse_version)]
-    pub version: packctl::oci::version::Version,
+    #[arg(long, value_parser = layer_parser(), required_unless_present = "from_chart")]
+    pub layer: Option<Layer>,
+    /// Pack version (no leading `v`; such as 1.0.0, or CalVer such as 26.02.0) [default:
+    /// 1.0.0, or the chart's]
+    #[arg(long, value_parser = parse_version)]
+    pub version: Option<packctl::oci::version::Version>,
     /// Name shown in Palette [default: derived from --name]
     #[arg(long)]
     pub display_name: Option<String>,
-    /// Add-on category (required with --layer addon)
+    /// Add-on category (required with --layer addon; with --from-chart, inferred from the
+    /// chart's keywords when missing)
     #[arg(long, required_if_eq("layer", "addon"), value_parser = PossibleValuesParser::new(ADDON_TYPES))]
     pub addon_type: Option<String>,
     /// Supported cloud types, comma-separated
     #[arg(long, value_delimiter = ',', default_value = "all", ignore_case = true, value_parser = PossibleValuesParser::new(CLOUD_TYPES))]
     pub cloud_types: Vec<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -394,6 +470,12 @@ pub struct ValidateArgs {
 pub struct CompletionArgs {
     /// The shell to complete for
     pub shell: clap_complete::Shell,
+}
+
+/// Ends the run as clap ends it for a usage error: the message, the usage line, exit 2.
+pub fn usage_error(kind: clap::error::ErrorKind, message: impl std::fmt::Display) -> ! {
+    use clap::CommandFactory;
+    Cli::command().error(kind, message).exit()
 }
 
 fn parse_name(text: &str) -> Result<String, String> {

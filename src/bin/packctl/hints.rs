@@ -36,9 +36,16 @@ pub fn for_error(error: &(dyn StdError + 'static)) -> Option<String> {
     if let Some(e) = error.downcast_ref::<crate::commands::registry::LoginError>() {
         return e.hint();
     }
+    if let Some(e) = error.downcast_ref::<crate::commands::config::ConfigError>() {
+        return e.hint();
+    }
+    if error.is::<crate::commands::BadSavedFormat>() {
+        return Some("packctl config set format archive (or structured)".into());
+    }
     if error.is::<crate::commands::NoServer>() {
         return Some(format!(
-            "pass -r oci:./packs for a folder, or -r HOST for a registry (or set {})",
+            "pass -r oci:./packs for a folder, or -r HOST for a registry (or set {}, or \
+             save one: packctl config set registry HOST)",
             packctl::env::EnvVars::PACKCTL_REGISTRY
         ));
     }
@@ -245,6 +252,13 @@ pub fn pack(error: &PackError) -> Option<String> {
         PackError::WouldOverwrite { .. } => {
             Some("choose a new folder, or move the existing files away".to_string())
         }
+        // Reasons that say what to pass are their own hint.
+        PackError::Chart { reason, .. } if reason.contains("pass --") => None,
+        PackError::Chart { .. } => Some(
+            "--from-chart takes a chart .tgz (as `helm package` makes it), a chart folder with \
+             Chart.yaml, oci://HOST/REPOSITORY:VERSION, or an https:// link to a .tgz"
+                .to_string(),
+        ),
         _ => None,
     }
 }

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     diagnostics::install_panic_hook();
     let cli = cli::Cli::parse();
     install_tracing(&cli.global);
+    commands::set_registry_config(cli.global.registry_config.clone());
     let printer = printer::Printer::new(&cli.global);
     match commands::run(cli.command, printer) {
         Ok(code) => code,

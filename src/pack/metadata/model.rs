@@ -104,6 +104,9 @@ pub struct PackMetadata {
     pub ansible_roles: Vec<String>,
     /// Dependencies on other packs and resource minimums.
     pub constraints: Option<Constraints>,
+    /// `commit_msg`: what Palette's pack pipeline passes to `spectro pack push -m`; a push
+    /// without `-m` records it as the push message.
+    pub commit_msg: Option<String>,
     /// Fields packctl does not know, verbatim.
     pub extra: Map<String, Value>,
 }

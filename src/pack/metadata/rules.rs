@@ -287,7 +287,7 @@ impl Reader<'_> {
         let cloud_types = self.cloud_types(&object);
         let group = self.string(&object, "group", false, "\"LTS\"");
         self.string(&object, "addonSubType", false, "\"ingress\"");
-        self.string(&object, "commit_msg", false, "\"Add version 1.2.0\"");
+        let commit_msg = self.string(&object, "commit_msg", false, "\"Add version 1.2.0\"");
         self.cloud_type(&object);
         let annotations = self.annotations(&object);
         let eol = self.eol(&object);
@@ -317,6 +317,7 @@ impl Reader<'_> {
                     charts: listed.charts.clone(),
                     ansible_roles: listed.ansible_roles.clone(),
                     constraints,
+                    commit_msg,
                     extra,
                 })
             }

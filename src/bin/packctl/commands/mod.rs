@@ -2,16 +2,19 @@
 //! result.
 
 mod completion;
+pub mod config;
 pub mod key;
 mod pack;
 pub mod registry;
 
 use crate::cli::{
-    Command, KeyCommand, PackCommand, RegistryCommand, StoreArgs, TagCommand, TransportArgs,
+    Command, FormatArg, KeyCommand, PackCommand, RegistryCommand, StoreArgs, TagCommand,
+    TransportArgs,
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
 use anyhow::Context;
+use clap::ValueEnum;
 use packctl::artifact::{BuildOptions, Format, rfc3339};
 use packctl::auth::{Credential, CredentialSource, DockerConfig};
 use packctl::env::EnvVars;
@@ -48,6 +51,11 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Key(KeyCommand::Generate(args)) => key::generate(args, printer),
         Command::Registry(RegistryCommand::Login(args)) => registry::login(args, printer),
         Command::Registry(RegistryCommand::Logout(args)) => registry::logout(args, printer),
+        Command::Config(command) => config::run(command, printer),
+        Command::Version => {
+            printer.data(format_args!("packctl {}", env!("CARGO_PKG_VERSION")))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completion(args) => completion::run(args),
     }
 }
@@ -103,13 +111,32 @@ async fn arrival(signal: Option<Signal>) {
     std::future::pending::<()>().await
 }
 
+/// The Docker config file `--registry-config` names, for the whole run.
+static REGISTRY_CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Takes `--registry-config` for the rest of the run.
+pub fn set_registry_config(path: Option<PathBuf>) {
+    if let Some(path) = path {
+        let _ = REGISTRY_CONFIG.set(path);
+    }
+}
+
+/// The Docker config: the file `--registry-config` names, else `$DOCKER_CONFIG/config.json`
+/// or `~/.docker/config.json`.
+pub fn docker_config() -> Result<DockerConfig, packctl::auth::CredentialError> {
+    match REGISTRY_CONFIG.get() {
+        Some(file) => Ok(DockerConfig::from_file(file)),
+        None => DockerConfig::from_env(),
+    }
+}
+
 /// Where `certs.d` folders are looked for.
 fn certs_dirs() -> Vec<PathBuf> {
     if let Some(dirs) = std::env::var_os(EnvVars::PACKCTL_CERTS_DIRS) {
         return std::env::split_paths(&dirs).collect();
     }
     let mut dirs = vec![PathBuf::from("/etc/docker/certs.d")];
-    if let Ok(docker) = DockerConfig::from_env() {
+    if let Ok(docker) = docker_config() {
         dirs.push(docker.dir().join("certs.d"));
     }
     dirs
@@ -118,7 +145,7 @@ fn certs_dirs() -> Vec<PathBuf> {
 /// Where registry credentials come from: the Docker config, or none when there is no folder
 /// for one (neither DOCKER_CONFIG nor HOME is set).
 pub fn credentials() -> Arc<dyn CredentialSource> {
-    match DockerConfig::from_env() {
+    match docker_config() {
         Ok(config) => Arc::new(config),
         Err(_) => Arc::new(Credential::Anonymous),
     }
@@ -137,31 +164,49 @@ pub fn transport(args: &TransportArgs) -> TransportOptions {
     }
 }
 
-/// Opens a store at `server` with the given transport options.
+/// Adds what `packctl config` saved for `server` (plain HTTP, TLS verification, a CA file)
+/// to the command line's transport options.
+pub fn with_saved(
+    settings: &Settings,
+    server: &str,
+    mut transport: TransportOptions,
+) -> TransportOptions {
+    let saved = settings.transport_for(server);
+    transport.plain_http |= saved.plain_http;
+    transport.insecure |= saved.insecure;
+    if transport.ca_files.is_empty() {
+        transport.ca_files.extend(saved.ca_file);
+    }
+    transport
+}
+
+/// Opens a store at `server` with the given transport options and what is saved for it.
 pub fn open(server: &str, transport: TransportOptions) -> anyhow::Result<Store> {
+    let settings = Settings::load()?;
     let options = {
         let mut options = OpenOptions::default();
-        options.transport = transport;
+        options.transport = with_saved(&settings, server, transport);
         options.credentials = credentials();
         options
     };
     Ok(Store::open_blocking(&Location::parse(server)?, &options)?)
 }
 
+/// The server `-r` names, else `PACKCTL_REGISTRY`, else the default saved by `registry
+/// login -d` or `config set registry`.
+pub fn server(args: &StoreArgs) -> anyhow::Result<String> {
+    if let Some(server) = &args.registry_server {
+        return Ok(server.clone());
+    }
+    match Settings::load()?.default_registry {
+        Some(server) => Ok(server),
+        None => anyhow::bail!(NoServer),
+    }
+}
+
 /// Opens the store `-r` names, or the default saved by `registry login -d`.
 pub fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
-    if let Some(server) = &args.registry_server {
-        return open(server, transport(&args.transport));
-    }
-    let settings = Settings::load()?;
-    let Some(default) = settings.default_registry else {
-        anyhow::bail!(NoServer);
-    };
-    let mut transport = transport(&args.transport);
-    transport.plain_http |= default.plain_http;
-    transport.insecure |= default.insecure;
-    transport.ca_files.extend(default.ca_file);
-    open(&default.server, transport)
+    open(&server(args)?, transport(&args.transport))
 }
 
 /// The store and repository a reference names: a full reference carries its own store, a
@@ -169,9 +214,10 @@ pub fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
 pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Located)> {
     if let Some(full) = FullRef::parse(reference) {
         let full = full.map_err(packctl::error::Error::from)?;
+        let server = full.location.to_string();
         let store = Store::open_blocking(&full.location, &{
             let mut options = OpenOptions::default();
-            options.transport = transport(&args.transport);
+            options.transport = with_saved(&Settings::load()?, &server, transport(&args.transport));
             options.credentials = credentials();
             options
         })?;
@@ -182,6 +228,26 @@ pub fn locate(reference: &str, args: &StoreArgs) -> anyhow::Result<(Store, Locat
     let located = Located::pack(&store, &pack);
     Ok((store, located))
 }
+
+/// The encoding to push `server` with: `--format` (or `PACKCTL_FORMAT`), else what `packctl
+/// config` saved for the server or for every registry, else `structured`.
+pub fn format_for(flag: Option<FormatArg>, server: &str) -> anyhow::Result<Format> {
+    if let Some(flag) = flag {
+        return Ok(flag.into());
+    }
+    let settings = Settings::load()?;
+    match settings.format_for(server) {
+        None => Ok(Format::Structured),
+        Some(name) => FormatArg::from_str(name, true)
+            .map(Format::from)
+            .map_err(|_| anyhow::anyhow!(BadSavedFormat(name.to_string()))),
+    }
+}
+
+/// The settings file names an encoding packctl does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("the packctl settings name the encoding `{0}`; it is `structured` or `archive`")]
+pub struct BadSavedFormat(pub String);
 
 /// No `-r`, and no default.
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +294,23 @@ pub fn push_options(force: bool, format: Format) -> anyhow::Result<PushOptions> 
     let mut options = PushOptions::default();
     options.force = force;
     options.build = build_options(format)?;
+    if let Some(n) = concurrency()? {
+        options.small_concurrency = n;
+        options.concurrency = options.concurrency.min(n);
+    }
     Ok(options)
+}
+
+/// `PACKCTL_CONCURRENCY`: how many blobs move at once, when set.
+pub fn concurrency() -> anyhow::Result<Option<usize>> {
+    let name = EnvVars::PACKCTL_CONCURRENCY;
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(n) if (1..=256).contains(&n) => Ok(Some(n)),
+            _ => anyhow::bail!("{name} `{value}` is not a whole number from 1 to 256"),
+        },
+    }
 }
 
 /// A byte count for people: `512 B`, `3.2 KiB`, `1.5 MiB`.
@@ -251,5 +333,19 @@ pub fn human_bytes(bytes: u64) -> String {
 pub fn print_warnings(printer: &Printer, warnings: &[packctl::pack::Finding]) {
     for w in warnings {
         printer.status_finding(w);
+    }
+}
+
+/// Whether to follow the spectro CLI where it is stricter: `PACKCTL_SPECTRO_COMPAT`, else
+/// `packctl config set spectro-compat`.
+pub fn spectro_compat() -> anyhow::Result<bool> {
+    let name = EnvVars::PACKCTL_SPECTRO_COMPAT;
+    match std::env::var(name) {
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "" | "0" | "false" | "no" | "off" => Ok(false),
+            _ => anyhow::bail!("{name} `{value}` is not true or false (1 or 0)"),
+        },
+        Err(_) => Ok(Settings::load()?.spectro_compat),
     }
 }

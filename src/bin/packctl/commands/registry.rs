@@ -2,11 +2,11 @@
 
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::commands::{block_on, transport};
-use crate::printer::Printer;
-use crate::settings::{DefaultRegistry, Settings};
+use crate::printer::{Printer, to_stderr};
+use crate::settings::Settings;
 use anyhow::Context;
 use packctl::auth::Credential;
-use packctl::auth::{DockerConfig, Stored};
+use packctl::auth::Stored;
 use packctl::oci::Location;
 use packctl::registry::{RegistryStore, RetryPolicy};
 use std::io::{BufRead, IsTerminal, Write};
@@ -66,7 +66,14 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         }
         None => anyhow::bail!(LoginError::NoUsername),
     };
-    let password = if args.password_stdin {
+    let password = if let Some(password) = args.password.clone() {
+        // As Docker warns: the process list shows the arguments.
+        to_stderr(
+            "warning: a password on the command line can be read by other users of this \
+             machine: use --password-stdin",
+        );
+        password
+    } else if args.password_stdin {
         let mut text = String::new();
         std::io::stdin()
             .lock()
@@ -83,7 +90,8 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     if password.is_empty() {
         anyhow::bail!(LoginError::EmptyPassword);
     }
-    let transport_options = transport(&args.transport);
+    let transport_options =
+        crate::commands::with_saved(&Settings::load()?, &args.server, transport(&args.transport));
     let credential = Credential::Basic {
         username: username.clone(),
         password: password.clone(),
@@ -96,7 +104,7 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         RetryPolicy::default(),
     )?;
     block_on(store.check_login())??;
-    let stored = DockerConfig::from_env()?.store(&host, &username, &password)?;
+    let stored = crate::commands::docker_config()?.store(&host, &username, &password)?;
     let where_ = match &stored {
         Stored::Helper(helper) => format!("the credential helper docker-credential-{helper}"),
         Stored::ConfigFile(path) => path.display().to_string(),
@@ -107,19 +115,17 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     ));
     if args.default {
         let mut settings = Settings::load()?;
-        settings.default_registry = Some(DefaultRegistry {
-            server: args.server.clone(),
-            plain_http: args.transport.plain_http,
-            insecure: args.transport.insecure,
+        settings.default_registry = Some(args.server.clone());
+        let entry = settings.registry_mut(&args.server);
+        entry.plain_http |= args.transport.plain_http;
+        entry.insecure |= args.transport.insecure;
+        if let Some(ca_file) = &args.transport.ca_file {
             // Saved absolute: later commands run from other folders.
-            ca_file: args
-                .transport
-                .ca_file
-                .as_deref()
-                .map(std::path::absolute)
-                .transpose()
-                .context("cannot make the --ca-file path absolute")?,
-        });
+            entry.ca_file = Some(
+                std::path::absolute(ca_file).context("cannot make the --ca-file path absolute")?,
+            );
+        }
+        settings.prune();
         let path = settings.save()?;
         printer.status(format_args!(
             "{} is now the default registry ({})",
@@ -140,7 +146,7 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
 
 pub fn logout(args: LogoutArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (host, _) = split_server(&args.server)?;
-    let removed = DockerConfig::from_env()?.erase(&host)?;
+    let removed = crate::commands::docker_config()?.erase(&host)?;
     if removed {
         printer.status(format_args!("Removed the credentials for {host}"));
     } else {

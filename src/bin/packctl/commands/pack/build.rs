@@ -1,14 +1,16 @@
 //! `packctl pack build DIR --oci-layout OUT`: the artifact, into an OCI image layout.
 
 use crate::cli::BuildArgs;
-use crate::commands::{block_on, push_options};
+use crate::commands::{block_on, format_for, push_options};
 use crate::printer::Printer;
 use packctl::ops::push_to;
 use packctl::store::{LayoutStore, Store};
 use std::process::ExitCode;
 
 pub fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitCode> {
-    let options = push_options(args.force, args.format.into())?;
+    let server = format!("oci:{}", args.oci_layout.display());
+    let mut options = push_options(args.force, format_for(args.format, &server)?)?;
+    options.build.message = args.message.clone();
     let store = Store::Layout(LayoutStore::new(&args.oci_layout));
     let outcome = block_on(push_to(
         &store,

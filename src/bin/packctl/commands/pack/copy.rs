@@ -23,9 +23,23 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let mut options = CopyOptions::default();
     options.force = args.force;
     options.verify_blobs = args.verify_blobs;
+    options.format = match args.format {
+        Some(flag) => Some(flag.into()),
+        None => crate::settings::Settings::load()?
+            .format_for(&args.to)
+            .map(|_| crate::commands::format_for(None, &args.to))
+            .transpose()?,
+    };
+    options.build =
+        crate::commands::push_options(false, packctl::artifact::Format::Structured)?.build;
+    if let Some(n) = crate::commands::concurrency()? {
+        options.small_concurrency = n;
+        options.concurrency = options.concurrency.min(n);
+    }
     let copied = block_on(copy(&from, &to, &what, &options, &printer.reporter()))??;
     for c in &copied {
         let how = match &c.status {
+            PushStatus::Pushed if c.reencoded => "re-encoded",
             PushStatus::Pushed => "copied",
             PushStatus::Unchanged => "unchanged",
             PushStatus::Overwritten { .. } => "overwrote",

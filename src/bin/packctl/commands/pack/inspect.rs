@@ -30,6 +30,7 @@ pub fn run(args: InspectArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         (annotation::VERSION, "version"),
         (annotation::DESCRIPTION, "displayName"),
         (annotation::CREATED, "created"),
+        (annotation::MESSAGE, "message"),
     ] {
         if let Some(v) = m.annotations.get(key) {
             field(label, v)?;

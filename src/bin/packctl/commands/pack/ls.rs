@@ -6,7 +6,10 @@ use crate::printer::Printer;
 use packctl::ops::list;
 use std::process::ExitCode;
 
-pub fn run(args: LsArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: LsArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    if let Some(server) = args.server.take() {
+        args.store.registry_server = Some(server);
+    }
     let store = open_store(&args.store)?;
     let packs = block_on(list(&store, args.name.as_deref()))??;
     if printer.is_json() {
@@ -18,11 +21,29 @@ pub fn run(args: LsArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let width = packs.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
-    printer.data(format_args!("{:width$}  VERSION", "NAME"))?;
+    let shown = |tag: &packctl::ops::TagInfo| tag.version.clone().unwrap_or(tag.tag.clone());
+    let tags = || packs.iter().flat_map(|p| p.tags.iter());
+    let messages = tags().any(|t| t.message.is_some());
+    let vwidth = tags().map(|t| shown(t).len()).max().unwrap_or(7).max(7);
+    if messages {
+        printer.data(format_args!(
+            "{:width$}  {:vwidth$}  MESSAGE",
+            "NAME", "VERSION"
+        ))?;
+    } else {
+        printer.data(format_args!("{:width$}  VERSION", "NAME"))?;
+    }
     for pack in &packs {
         for tag in &pack.tags {
-            let version = tag.version.as_deref().unwrap_or(&tag.tag);
-            printer.data(format_args!("{:width$}  {version}", pack.name))?;
+            let version = shown(tag);
+            match &tag.message {
+                Some(message) if messages => printer.data(format_args!(
+                    "{:width$}  {version:vwidth$}  {}",
+                    pack.name,
+                    message.lines().next().unwrap_or("")
+                ))?,
+                _ => printer.data(format_args!("{:width$}  {version}", pack.name))?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

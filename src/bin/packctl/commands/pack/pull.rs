@@ -45,12 +45,27 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         options.validate = !args.no_validate;
         options.verify_key = verify_key;
         options.limits = limits()?;
+        if let Some(n) = crate::commands::concurrency()? {
+            options.small_concurrency = n;
+            options.concurrency = options.concurrency.min(n);
+        }
         options
+    };
+    // As `helm pull` and `oras pull`: the current folder, in a folder named after the pack.
+    let target = match &args.target {
+        Some(target) => target.clone(),
+        None => std::path::PathBuf::from(
+            located
+                .repository
+                .rsplit('/')
+                .next()
+                .unwrap_or(&located.repository),
+        ),
     };
     let outcome = block_on(pull(
         &store,
         &located,
-        &args.target,
+        &target,
         &options,
         &printer.reporter(),
     ))??;

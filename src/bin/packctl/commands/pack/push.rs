@@ -1,16 +1,29 @@
 //! `packctl pack push DIR -r SERVER [-f]`: stdout gets `reference@digest`.
 
 use crate::cli::PushArgs;
-use crate::commands::{block_on, human_bytes, open_store, print_warnings, push_options};
+use crate::commands::{
+    block_on, format_for, human_bytes, open_store, print_warnings, push_options, server,
+    spectro_compat,
+};
 use crate::printer::Printer;
 use packctl::ops::{PushOutcome, PushStatus, push};
 use packctl::pack::Ignored;
 use std::process::ExitCode;
 
 pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    if args.force && args.message.is_none() && spectro_compat()? {
+        crate::cli::usage_error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "-m/--message is required with -f under spectro compatibility \
+             (PACKCTL_SPECTRO_COMPAT, or `packctl config set spectro-compat true`)",
+        );
+    }
+    let server = server(&args.store)?;
     let store = open_store(&args.store)?;
-    let mut options = push_options(args.force, args.format.into())?;
+    let mut options = push_options(args.force, format_for(args.format, &server)?)?;
     options.verify_blobs = args.verify_blobs;
+    options.skip_digest_check = args.skip_digest_check;
+    options.build.message = args.message.clone();
     // Read the key before pushing, so a wrong password does not leave an unsigned push.
     let key = match &args.sign {
         Some(path) => Some(packctl::sign::keys::load_private_key(

@@ -8,7 +8,12 @@ use std::process::ExitCode;
 
 pub fn add(args: TagAddArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let (store, located) = locate(&args.reference, &args.store)?;
-    let tagged = block_on(tag_add(&store, &located, &args.tag, args.force))??;
+    // The spectro CLI names a tag of a group GROUP__LABEL.
+    let tag = match &args.group {
+        Some(group) => format!("{group}__{}", args.tag),
+        None => args.tag.clone(),
+    };
+    let tagged = block_on(tag_add(&store, &located, &tag, args.force))??;
     if tagged.unchanged {
         printer.status(format_args!(
             "unchanged: {} already points there",
