@@ -424,6 +424,21 @@ fn a_saved_encoding_reaches_push_and_copy() {
         .success();
     assert!(json_of(&run.stdout)[0].get("reencoded").is_none());
 
+    // A default folder store is saved absolute, so it holds from any folder.
+    let mut cmd = sandbox.command();
+    cmd.current_dir(sandbox.path())
+        .args(["config", "set", "registry", "oci:./packs"]);
+    assert!(cmd.output().unwrap().status.success());
+    let saved = sandbox.run(["config", "get", "registry"]).success();
+    assert_eq!(
+        saved.stdout.trim(),
+        format!("oci:{}", sandbox.path().join("packs").display())
+    );
+    sandbox
+        .run(["pack", "push", "testdata/packs/hello-chart"])
+        .success();
+    assert!(sandbox.path().join("packs").is_dir());
+
     // list shows it, unset removes it, and an unknown setting is refused with the list.
     let list = sandbox.run(["config", "list"]).success();
     assert!(

@@ -231,10 +231,17 @@ fn write(
     check_scope(key, server)?;
     match (key, server) {
         ("registry", _) => {
-            if let Some(v) = value {
-                packctl::oci::Location::parse(v)?;
-            }
-            settings.default_registry = value.map(str::to_string);
+            settings.default_registry = match value {
+                None => None,
+                Some(v) => {
+                    packctl::oci::Location::parse(v)?;
+                    // A folder is saved absolute: later commands run from other folders.
+                    Some(match v.strip_prefix("oci:") {
+                        Some(path) => format!("oci:{}", std::path::absolute(path)?.display()),
+                        None => v.to_string(),
+                    })
+                }
+            };
         }
         ("spectro-compat", _) => {
             settings.spectro_compat = value.map(|v| boolean(key, v)).transpose()?.unwrap_or(false);
