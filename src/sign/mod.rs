@@ -3,6 +3,7 @@
 //! signature does not verify ([`SignError`]). Reading and writing signatures in a store is
 //! [`crate::ops::sign`]'s.
 
+pub mod bundle;
 pub mod cosign;
 pub mod keys;
 
