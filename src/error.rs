@@ -27,6 +27,12 @@ pub enum Error {
     /// Signing or verification failed.
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
+    /// `pack attach` was given files or a type it cannot attach.
+    #[error("cannot attach: {reason}")]
+    Attach {
+        /// Why.
+        reason: String,
+    },
     /// The tag exists with other content and overwriting was not asked for.
     #[error("{reference} already holds another pack ({existing}); this one is {new}")]
     TagExists {

@@ -120,6 +120,9 @@ pub async fn copy(
                         name,
                     });
                 }
+                // The referrers tag schema's indexes are not copied as tags: the referrers
+                // they list are, after their subjects, and the target lists them its way.
+                tags.retain(|t| !is_fallback_tag(t));
                 // Packs first, then the signatures that name them.
                 tags.sort_by_key(|t| t.starts_with("sha256-"));
                 tags
@@ -169,21 +172,48 @@ pub async fn copy(
                 copied.push(done.0);
                 continue;
             }
-            copied.push(
-                copy_one(
-                    from,
-                    &source_repository,
-                    to,
-                    &target_repository,
-                    &reference,
-                    options,
-                    reporter,
-                )
-                .await?,
-            );
+            let one = copy_one(
+                from,
+                &source_repository,
+                to,
+                &target_repository,
+                &reference,
+                options,
+                reporter,
+            )
+            .await?;
+            let subject = one.digest.clone();
+            copied.push(one);
+            // Then its referrers (cosign 3 bundles, SBOMs, attestations), and theirs.
+            let mut queue = vec![subject];
+            while let Some(subject) = queue.pop() {
+                for referrer in from.referrers(&source_repository, &subject, None).await? {
+                    if copied.iter().any(|c| c.digest == referrer.digest) {
+                        continue;
+                    }
+                    let one = copy_one(
+                        from,
+                        &source_repository,
+                        to,
+                        &target_repository,
+                        referrer.digest.as_str(),
+                        options,
+                        reporter,
+                    )
+                    .await?;
+                    queue.push(one.digest.clone());
+                    copied.push(one);
+                }
+            }
         }
     }
     Ok(copied)
+}
+
+/// Whether `tag` is a referrers tag schema index's: `sha256-<64 hex>` and nothing more.
+fn is_fallback_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Copies `reference` re-encoded in `format`, when it is a pack of another encoding; `None`
@@ -345,6 +375,13 @@ async fn copy_one(
         Some(tag) => {
             super::push::write_tag(to, target_repository, tag, &descriptor, bytes, condition)
                 .await?
+        }
+        // A referrer is listed as one on the target (in its referrers tag schema index,
+        // where it has no referrers API).
+        None if manifest.subject.is_some() => {
+            to.push_referrer(target_repository, &manifest, bytes)
+                .await?;
+            PushStatus::Pushed
         }
         None => {
             to.push_manifest(target_repository, &descriptor, bytes, None)

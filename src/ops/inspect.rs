@@ -26,6 +26,8 @@ pub struct Inspection {
     pub pack: Option<serde_json::Value>,
     /// The push message (`push -m`, or pack.json's `commit_msg`), when one was recorded.
     pub message: Option<String>,
+    /// What refers to it (cosign 3 bundles, SBOMs, attestations), and what refers to those.
+    pub referrers: Vec<super::Referrer>,
 }
 
 /// Reads the manifest (and pack.json, when it is the config) of a pack.
@@ -50,7 +52,15 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
         .annotations
         .get(crate::oci::annotation::MESSAGE)
         .cloned();
+    let referrers = super::referrer_tree(
+        store,
+        &resolved.repository,
+        &resolved.descriptor.digest,
+        None,
+    )
+    .await?;
     Ok(Inspection {
+        referrers,
         message,
         reference: resolved.reference,
         digest: resolved.descriptor.digest,

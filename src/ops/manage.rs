@@ -135,7 +135,21 @@ pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> 
             tags.push(tag);
         }
     }
+    // Its referrers (cosign 3 bundles, SBOMs) are listed while it still exists.
+    let referrers = store.referrers(repository, &digest, None).await?;
     store.delete_manifest(repository, &digest).await?;
+    for referrer in referrers {
+        match store.delete_manifest(repository, &referrer.digest).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(index) = store
+        .resolve(repository, &crate::store::fallback_tag(&digest))
+        .await?
+    {
+        store.delete_manifest(repository, &index.digest).await?;
+    }
     // Signatures of a manifest that is gone would only mislead.
     for tag in signature_tags(&digest) {
         if let Some(signature) = store.resolve(repository, &tag).await? {

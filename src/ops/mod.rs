@@ -8,6 +8,7 @@ mod list;
 mod manage;
 mod pull;
 mod push;
+mod referrers;
 pub mod sign;
 
 pub use chart::fetch_chart;
@@ -23,6 +24,7 @@ pub use pull::{PullOptions, PullOutcome, pull};
 pub use push::{
     PushOptions, PushOutcome, PushStatus, SMALL_BLOB, build_pack, push, push_artifact, push_to,
 };
+pub use referrers::{Attached, MAX_REFERRER_DEPTH, Referrer, attach, referrer_tree};
 
 use crate::content::BlobPut;
 use crate::error::Error;

@@ -8,7 +8,7 @@ use crate::oci::digest::copy_verified;
 use crate::oci::{Descriptor, Digest};
 use crate::ops::{Located, parse_manifest, resolve};
 use crate::progress::Progress;
-use crate::sign::{SignError, SkippedSignature, cosign};
+use crate::sign::{SignError, SkippedSignature, bundle, cosign};
 use crate::store::Store;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -43,11 +43,104 @@ pub struct Signed {
     pub signature_digest: Digest,
     /// False when this key had signed it already.
     pub added: bool,
+    /// The digest of the bundle referrer, when one was written or found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<Digest>,
 }
 
-/// Signs what `located` names, adding a layer to its `.sig` manifest (never dropping one).
+/// Which of cosign's formats to sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignWith {
+    /// cosign 2's `.sig` tag only (what Harbor shows as signed).
+    Legacy,
+    /// cosign 3's bundle referrer only.
+    Bundle,
+    /// Both, so that cosign 2, cosign 3 and Harbor all see a signature.
+    #[default]
+    Both,
+}
+
+/// Signs what `located` names in both of cosign's formats (see [`sign_with`]).
 pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<Signed, Error> {
+    sign_with(store, located, key, SignWith::Both).await
+}
+
+/// Signs what `located` names: a layer added to its `.sig` manifest (never dropping one),
+/// and/or a Sigstore bundle attached as a referrer (once per key: a key's bundle for a
+/// digest is always the same bytes).
+pub async fn sign_with(
+    store: &Store,
+    located: &Located,
+    key: &SigningKey,
+    with: SignWith,
+) -> Result<Signed, Error> {
     let resolved = resolve(store, located).await?;
+    let digest = resolved.descriptor.digest.clone();
+    let repository = resolved.repository.as_str();
+    let mut signed = Signed {
+        reference: resolved.reference.clone(),
+        digest: digest.clone(),
+        signature: String::new(),
+        signature_digest: digest.clone(),
+        added: false,
+        bundle: None,
+    };
+    if with != SignWith::Bundle {
+        signed = sign_legacy(store, &resolved, key).await?;
+    }
+    if with != SignWith::Legacy {
+        let (referrer, added) =
+            sign_bundle(store, &resolved.repository, &resolved.descriptor, key).await?;
+        if with == SignWith::Bundle {
+            signed.signature = store.location(repository);
+            signed.signature_digest = referrer.clone();
+        }
+        signed.added |= added;
+        signed.bundle = Some(referrer);
+    }
+    Ok(signed)
+}
+
+/// Attaches a bundle by `key` to `subject`, unless the same bundle is attached already;
+/// returns the referrer's digest and whether it was added.
+async fn sign_bundle(
+    store: &Store,
+    repository: &str,
+    subject: &Descriptor,
+    key: &SigningKey,
+) -> Result<(Digest, bool), Error> {
+    let bundle_bytes = bundle::sign(&subject.digest, key);
+    let (manifest, bytes) = bundle::referrer(subject, &bundle_bytes, None);
+    let referrer = Digest::of(&bytes);
+    let existing = store
+        .referrers(repository, &subject.digest, Some(bundle::BUNDLE_MEDIA_TYPE))
+        .await?;
+    if existing.iter().any(|d| d.digest == referrer) {
+        return Ok((referrer, false));
+    }
+    let quiet: Progress = Arc::new(|_| {});
+    // The blobs go first, so the referrer never names a missing one.
+    for (descriptor, blob) in [
+        (&manifest.config, Bytes::from_static(bundle::EMPTY_CONFIG)),
+        (&manifest.layers[0], Bytes::from(bundle_bytes)),
+    ] {
+        store
+            .push_blob(repository, descriptor, &Source::Bytes(blob), &quiet)
+            .await?;
+    }
+    store
+        .push_referrer(repository, &manifest, Bytes::from(bytes))
+        .await?;
+    Ok((referrer, true))
+}
+
+/// Adds a layer signed by `key` to the `.sig` manifest of what `resolved` names.
+async fn sign_legacy(
+    store: &Store,
+    resolved: &super::Resolved,
+    key: &SigningKey,
+) -> Result<Signed, Error> {
     let digest = resolved.descriptor.digest.clone();
     let repository = resolved.repository.as_str();
     let payload = cosign::payload(&docker_reference(store, repository), &digest);
@@ -101,11 +194,12 @@ pub async fn sign(store: &Store, located: &Located, key: &SigningKey) -> Result<
         .into());
     };
     Ok(Signed {
-        reference: resolved.reference,
+        reference: resolved.reference.clone(),
         digest,
         signature,
         signature_digest: merged.digest,
         added: added.load(Ordering::Relaxed),
+        bundle: None,
     })
 }
 
@@ -161,9 +255,14 @@ pub struct Verified {
     pub digest: Digest,
     /// How many signatures verify with the key.
     pub signatures: usize,
-    /// Signature layers that could not be checked, and why.
+    /// The formats in which one verified.
+    pub formats: Vec<SignatureFormat>,
+    /// Signatures that could not be checked or were refused, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedSignature>,
+    /// Well-formed signatures by other keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<SkippedSignature>,
 }
 
 /// Verifies that a signature by `key` covers exactly the manifest `located` resolves to.
@@ -187,7 +286,9 @@ pub async fn verify(
         reference: resolved.reference,
         digest: resolved.descriptor.digest,
         signatures: check.verified,
+        formats: check.formats,
         skipped: check.skipped,
+        rejected: check.rejected,
     })
 }
 
@@ -196,11 +297,35 @@ pub async fn verify(
 pub struct SignatureCheck {
     /// How many signatures verify with the key.
     pub verified: usize,
-    /// Signature layers that could not be checked, and why.
+    /// The formats in which one verified: `legacy` (the `.sig` tag), `bundle` (cosign 3).
+    pub formats: Vec<SignatureFormat>,
+    /// Signatures that could not be checked, or were refused, and why.
     pub skipped: Vec<SkippedSignature>,
+    /// Well-formed signatures by other keys.
+    pub rejected: Vec<SkippedSignature>,
 }
 
-/// What one signature layer says.
+/// cosign's two signature formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SignatureFormat {
+    /// cosign 2's: simple-signing layers under the `sha256-<hex>.sig` tag.
+    Legacy,
+    /// cosign 3's: a Sigstore bundle attached as an OCI 1.1 referrer.
+    Bundle,
+}
+
+impl std::fmt::Display for SignatureFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignatureFormat::Legacy => "legacy",
+            SignatureFormat::Bundle => "bundle",
+        })
+    }
+}
+
+/// What one signature says.
 enum Verdict {
     /// The key signed it; the digest its payload names.
     Covers(String),
@@ -208,11 +333,73 @@ enum Verdict {
     OtherKey,
 }
 
-/// Checks the signatures of `digest` in `repository` against `key`.
+/// One signature to check: its format, the blob that holds it and, for the legacy format,
+/// the layer's annotations.
+struct Candidate {
+    format: SignatureFormat,
+    layer: Descriptor,
+}
+
+/// The signatures of `digest`: the layers of its `.sig` manifest, and the bundles of its
+/// bundle referrers. `None` for a `.sig` tag that does not exist.
+async fn candidates(
+    store: &Store,
+    repository: &str,
+    digest: &Digest,
+) -> Result<Vec<Candidate>, Error> {
+    let mut found = Vec::new();
+    let tag = cosign::signature_tag(digest);
+    if let Some(signature_manifest) = store.resolve(repository, &tag).await? {
+        let bytes = store
+            .fetch_manifest(repository, &signature_manifest.digest)
+            .await?;
+        let manifest = parse_manifest(&store.reference(repository, &tag), &bytes)?;
+        found.extend(
+            manifest
+                .layers
+                .into_iter()
+                .filter(|l| l.media_type == cosign::SIMPLESIGNING)
+                .map(|layer| Candidate {
+                    format: SignatureFormat::Legacy,
+                    layer,
+                }),
+        );
+    }
+    let referrers = store
+        .referrers(repository, digest, Some(bundle::BUNDLE_MEDIA_TYPE))
+        .await?;
+    for referrer in referrers {
+        let reference = store.reference(repository, referrer.digest.as_str());
+        let bytes = match store.fetch_manifest(repository, &referrer.digest).await {
+            Ok(bytes) => bytes,
+            // A referrers index may name a manifest deleted since.
+            Err(StoreError::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let manifest = parse_manifest(&reference, &bytes)?;
+        if manifest.subject.as_ref().map(|s| &s.digest) != Some(digest) {
+            continue;
+        }
+        found.extend(
+            manifest
+                .layers
+                .into_iter()
+                .filter(|l| l.media_type == bundle::BUNDLE_MEDIA_TYPE)
+                .map(|layer| Candidate {
+                    format: SignatureFormat::Bundle,
+                    layer,
+                }),
+        );
+    }
+    Ok(found)
+}
+
+/// Checks the signatures of `digest` in `repository` against `key`, in both of cosign's
+/// formats: it verifies when a legacy signature or a cosign 3 bundle by the key covers it.
 ///
-/// A layer that cannot be checked (malformed, missing, over the cap) is skipped, so one bad
-/// layer does not hide a valid signature; it fails only when none verifies, and then names
-/// each skipped layer and why.
+/// A signature that cannot be checked (malformed, missing, over the cap) is skipped, so one
+/// bad signature does not hide a valid one; it fails only when none verifies, and then names
+/// each skipped signature and why.
 pub async fn verify_digest(
     store: &Store,
     repository: &str,
@@ -222,48 +409,61 @@ pub async fn verify_digest(
     key_name: &str,
 ) -> Result<SignatureCheck, Error> {
     let tag = cosign::signature_tag(digest);
-    let Some(signature_manifest) = store.resolve(repository, &tag).await? else {
+    let found = candidates(store, repository, digest).await?;
+    if found.is_empty() {
         return Err(SignError::NoSignatures {
             reference: reference.to_string(),
             digest: digest.clone(),
             tag: store.reference(repository, &tag),
         }
         .into());
-    };
-    let bytes = store
-        .fetch_manifest(repository, &signature_manifest.digest)
-        .await?;
-    let manifest = parse_manifest(&store.reference(repository, &tag), &bytes)?;
-    let mut checked = 0;
+    }
     let mut verified = 0;
+    let mut formats = Vec::new();
     let mut skipped = Vec::new();
+    let mut rejected = Vec::new();
     let mut other_digest = None;
-    for layer in manifest
-        .layers
-        .iter()
-        .filter(|l| l.media_type == cosign::SIMPLESIGNING)
-    {
-        checked += 1;
-        match check_layer(store, repository, layer, key).await? {
-            Ok(Verdict::Covers(covered)) if covered == digest.as_str() => verified += 1,
-            Ok(Verdict::Covers(covered)) => other_digest = Some(covered),
-            Ok(Verdict::OtherKey) => {}
+    for candidate in &found {
+        let verdict = match candidate.format {
+            SignatureFormat::Legacy => {
+                check_layer(store, repository, &candidate.layer, key).await?
+            }
+            SignatureFormat::Bundle => {
+                check_bundle(store, repository, &candidate.layer, key).await?
+            }
+        };
+        let format = candidate.format;
+        match verdict {
+            Ok(Verdict::Covers(covered)) if covered == digest.as_str() => {
+                verified += 1;
+                if !formats.contains(&format) {
+                    formats.push(format);
+                }
+            }
+            Ok(Verdict::Covers(covered)) => {
+                skipped.push(SkippedSignature {
+                    layer: candidate.layer.digest.clone(),
+                    reason: format!("{format}: signed by this key, but for {covered}"),
+                });
+                other_digest = Some(covered);
+            }
+            Ok(Verdict::OtherKey) => rejected.push(SkippedSignature {
+                layer: candidate.layer.digest.clone(),
+                reason: format!("{format}: made with another key"),
+            }),
             Err(reason) => skipped.push(SkippedSignature {
-                layer: layer.digest.clone(),
-                reason,
+                layer: candidate.layer.digest.clone(),
+                reason: format!("{format}: {reason}"),
             }),
         }
     }
-    if checked == 0 {
-        return Err(SignError::NoSignatures {
-            reference: reference.to_string(),
-            digest: digest.clone(),
-            tag: store.reference(repository, &tag),
-        }
-        .into());
-    }
     if verified > 0 {
-        return Ok(SignatureCheck { verified, skipped });
+        return Ok(SignatureCheck {
+            verified,
+            formats,
+            skipped,
+            rejected,
+        });
     }
     Err(match other_digest {
         Some(signed) => SignError::DigestMismatch {
@@ -274,11 +474,38 @@ pub async fn verify_digest(
         None => SignError::NotVerified {
             reference: reference.to_string(),
             key: key_name.to_string(),
-            count: checked,
+            count: found.len(),
             skipped,
         },
     }
     .into())
+}
+
+/// Checks one bundle: `Err(reason)` when it cannot be checked or is refused.
+async fn check_bundle(
+    store: &Store,
+    repository: &str,
+    layer: &Descriptor,
+    key: &VerifyingKey,
+) -> Result<Result<Verdict, String>, Error> {
+    if layer.size > MAX_PAYLOAD {
+        return Ok(Err(format!(
+            "its bundle of {} bytes is over the 1 MiB cap",
+            layer.size
+        )));
+    }
+    let bytes = match read_blob(store, repository, layer).await {
+        Ok(bytes) => bytes,
+        Err(Error::Store(e @ (StoreError::NotFound { .. } | StoreError::Damaged { .. }))) => {
+            return Ok(Err(e.to_string()));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(match bundle::verify(&bytes, key) {
+        Ok(bundle::Verdict::Covers(d)) => Ok(Verdict::Covers(d)),
+        Ok(_) => Ok(Verdict::OtherKey),
+        Err(reason) => Err(reason),
+    })
 }
 
 /// Checks one signature layer: `Err(reason)` when it cannot be checked. Only a failure to

@@ -178,6 +178,21 @@ impl RegistryStore {
         bytes: Bytes,
         tag: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.put_manifest(repository, descriptor, bytes, tag)
+            .await
+            .map(|_| ())
+    }
+
+    /// Stores a manifest under a tag (or its digest), and says whether the registry answered
+    /// with `OCI-Subject`: it lists a manifest with a `subject` among that subject's referrers
+    /// by itself.
+    pub(super) async fn put_manifest(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        bytes: Bytes,
+        tag: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let client = &self.client;
         let reference = tag.map_or_else(|| descriptor.digest.to_string(), str::to_string);
         let reference = reference.as_str();
@@ -201,7 +216,8 @@ impl RegistryStore {
             );
             return Err(self.client.error(what, response).await);
         }
-        self.check_digest_header(&response, &descriptor.digest)
+        self.check_digest_header(&response, &descriptor.digest)?;
+        Ok(response.headers().contains_key("oci-subject"))
     }
 
     /// Deletes a manifest by digest (which removes every tag that points at it).

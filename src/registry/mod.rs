@@ -6,6 +6,7 @@ mod blobs;
 pub mod client;
 mod listing;
 mod manifests;
+mod referrers;
 pub mod tls;
 pub mod token;
 
@@ -37,6 +38,8 @@ pub struct RegistryStore {
     /// Whether the registry refuses a mount from a repository into itself (see
     /// `blobs::SELF_MOUNT_UNKNOWN`).
     self_mount: Arc<AtomicU8>,
+    /// Whether the registry has the referrers API (see `referrers::REFERRERS_UNKNOWN`).
+    referrers: Arc<AtomicU8>,
 }
 
 impl RegistryStore {
@@ -61,6 +64,7 @@ impl RegistryStore {
             chunk: Arc::new(AtomicU64::new(chunk)),
             post_whole: Arc::new(AtomicU8::new(blobs::POST_WHOLE_UNKNOWN)),
             self_mount: Arc::new(AtomicU8::new(blobs::SELF_MOUNT_UNKNOWN)),
+            referrers: Arc::new(AtomicU8::new(referrers::REFERRERS_UNKNOWN)),
         })
     }
 

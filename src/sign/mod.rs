@@ -59,7 +59,9 @@ pub enum SignError {
         source: std::io::Error,
     },
     /// The manifest has no signatures at all.
-    #[error("{reference} ({digest}) is not signed: there is no {tag}")]
+    #[error(
+        "{reference} ({digest}) is not signed: there is no {tag}, nor a Sigstore bundle among its referrers"
+    )]
     NoSignatures {
         /// The signed reference.
         reference: String,

@@ -1,6 +1,9 @@
 //! Where artifacts live: an OCI image layout on disk or a registry, behind one type.
 
+mod referrers;
 mod tags;
+
+pub use referrers::{fallback_tag, referrer_descriptor};
 
 pub use crate::layout::{Layout, LayoutStore};
 pub use tags::{

@@ -50,6 +50,9 @@ pub struct Faults {
     pub post_whole: Option<u16>,
     /// Answer mounts (`?mount=&from=`) with 400, as a registry that refuses them.
     pub refuse_mounts: bool,
+    /// Serve the OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`, with
+    /// `artifactType` filtering) and answer a manifest PUT with a subject with `OCI-Subject`.
+    pub referrers_api: bool,
     /// Called once, when the first blob upload session is opened (before any blob byte is
     /// read by the client): to change a file under a push.
     pub on_first_upload: Option<Box<dyn FnOnce() + Send>>,
@@ -264,6 +267,12 @@ async fn handle(
     if let Some((repository, reference)) = rest.split_once("/manifests/") {
         return manifests(&mut s, &method, repository, reference, &headers, body);
     }
+    if let Some((repository, subject)) = rest.split_once("/referrers/") {
+        if !s.faults.referrers_api {
+            return respond(StatusCode::NOT_FOUND, &[], "404 page not found");
+        }
+        return referrers(&s, repository, subject, &query);
+    }
     if let Some((_repository, upload)) = rest.split_once("/blobs/uploads/") {
         if s.faults.name_unknown {
             return error(
@@ -457,17 +466,22 @@ fn manifests(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
+            let subject = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|m| Some(m.get("subject")?.get("digest")?.as_str()?.to_string()));
             s.manifests
                 .insert(format!("{repository}@{digest}"), (media, body));
             if !reference.starts_with("sha256:") {
                 s.tags
                     .insert(format!("{repository}:{reference}"), digest.clone());
             }
-            respond(
-                StatusCode::CREATED,
-                &[("docker-content-digest", digest)],
-                "",
-            )
+            let mut out = vec![("docker-content-digest", digest)];
+            if s.faults.referrers_api
+                && let Some(subject) = subject
+            {
+                out.push(("oci-subject", subject));
+            }
+            respond(StatusCode::CREATED, &out, "")
         }
         Method::GET | Method::HEAD => {
             let Some((media, bytes)) = digest
@@ -498,6 +512,59 @@ fn manifests(
         }
         _ => error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported"),
     }
+}
+
+/// The referrers API: every stored manifest of `repository` whose subject is `subject`.
+fn referrers(s: &Inner, repository: &str, subject: &str, query: &str) -> Response {
+    let wanted = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("artifactType="))
+        .map(|v| v.replace("%2B", "+").replace("%2F", "/"));
+    let mut manifests = Vec::new();
+    let mut keys: Vec<&String> = s.manifests.keys().collect();
+    keys.sort();
+    for key in keys {
+        let Some(digest) = key.strip_prefix(&format!("{repository}@")) else {
+            continue;
+        };
+        let (media, bytes) = &s.manifests[key];
+        let Ok(m) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            continue;
+        };
+        if m.pointer("/subject/digest").and_then(|d| d.as_str()) != Some(subject) {
+            continue;
+        }
+        let artifact_type = m
+            .get("artifactType")
+            .or_else(|| m.pointer("/config/mediaType"))
+            .cloned()
+            .unwrap_or_default();
+        if wanted
+            .as_deref()
+            .is_some_and(|w| artifact_type.as_str() != Some(w))
+        {
+            continue;
+        }
+        manifests.push(serde_json::json!({
+            "mediaType": media,
+            "digest": digest,
+            "size": bytes.len(),
+            "artifactType": artifact_type,
+        }));
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    let mut out = vec![(
+        "content-type",
+        "application/vnd.oci.image.index.v1+json".to_string(),
+    )];
+    if wanted.is_some() {
+        out.push(("oci-filters-applied", "artifactType".to_string()));
+    }
+    respond(StatusCode::OK, &out, index.to_string())
 }
 
 fn uploads(

@@ -104,6 +104,10 @@ pub enum PackCommand {
     Sign(SignArgs),
     /// Check that a signature by a key covers exactly the pack version a reference names
     Verify(VerifyArgs),
+    /// Attach files (an SBOM, a scan report) to a pack version as an OCI 1.1 referrer
+    Attach(AttachArgs),
+    /// List what refers to a pack version: signatures, SBOMs, attestations
+    Referrers(ReferrersArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +166,55 @@ pub struct SignArgs {
     /// The private key (cosign.key); its password comes from COSIGN_PASSWORD or a prompt
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    /// Which of cosign's signature formats to write
+    #[arg(long, value_enum, default_value_t = SignatureFormatArg::Both)]
+    pub signature_format: SignatureFormatArg,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// cosign's signature formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignatureFormatArg {
+    /// cosign 2's `sha256-<hex>.sig` tag (what Harbor shows as signed)
+    Legacy,
+    /// cosign 3's Sigstore bundle, attached as an OCI 1.1 referrer
+    Bundle,
+    /// Both, so that cosign 2, cosign 3 and Harbor all see a signature
+    Both,
+}
+
+impl From<SignatureFormatArg> for packctl::ops::sign::SignWith {
+    fn from(f: SignatureFormatArg) -> Self {
+        match f {
+            SignatureFormatArg::Legacy => packctl::ops::sign::SignWith::Legacy,
+            SignatureFormatArg::Bundle => packctl::ops::sign::SignWith::Bundle,
+            SignatureFormatArg::Both => packctl::ops::sign::SignWith::Both,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// NAME:VERSION, NAME@sha256:… or a full reference
+    pub reference: String,
+    /// The referrer's artifact type, such as application/spdx+json
+    #[arg(long, value_name = "TYPE")]
+    pub artifact_type: String,
+    /// The files to attach, each a layer titled with its file name
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReferrersArgs {
+    /// NAME, NAME:VERSION, NAME@sha256:… or a full reference
+    pub reference: String,
+    /// Only referrers of this artifact type (their own referrers are all shown)
+    #[arg(long, value_name = "TYPE")]
+    pub artifact_type: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -362,6 +415,9 @@ pub struct PushArgs {
     /// Sign the pushed version with this cosign private key
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Which of cosign's signature formats --sign writes
+    #[arg(long, value_enum, default_value_t = SignatureFormatArg::Both, requires = "sign")]
+    pub signature_format: SignatureFormatArg,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,8 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Pack(PackCommand::Copy(args)) => pack::copy::run(args, printer),
         Command::Pack(PackCommand::Sign(args)) => pack::sign::sign(args, printer),
         Command::Pack(PackCommand::Verify(args)) => pack::sign::verify(args, printer),
+        Command::Pack(PackCommand::Attach(args)) => pack::referrers::attach(args, printer),
+        Command::Pack(PackCommand::Referrers(args)) => pack::referrers::list(args, printer),
         Command::Key(KeyCommand::Generate(args)) => key::generate(args, printer),
         Command::Registry(RegistryCommand::Login(args)) => registry::login(args, printer),
         Command::Registry(RegistryCommand::Logout(args)) => registry::logout(args, printer),

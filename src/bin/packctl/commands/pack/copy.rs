@@ -62,7 +62,12 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         printer.json(&copied)?;
     } else {
         for c in &copied {
-            printer.data(format_args!("{}@{}", c.to, c.digest))?;
+            // A referrer is copied by digest: its reference names it already.
+            if c.to.ends_with(c.digest.as_str()) {
+                printer.data(&c.to)?;
+            } else {
+                printer.data(format_args!("{}@{}", c.to, c.digest))?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

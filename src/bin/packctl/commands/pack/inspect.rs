@@ -57,5 +57,33 @@ pub fn run(args: InspectArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             layer.media_type,
         ))?;
     }
+    if !found.referrers.is_empty() {
+        printer.data("referrers:")?;
+        print_tree(&printer, &found.referrers, "  ")?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A tree of referrers, one per line: artifact type, digest, created (as `oras discover`).
+pub fn print_tree(
+    printer: &Printer,
+    referrers: &[packctl::ops::Referrer],
+    indent: &str,
+) -> anyhow::Result<()> {
+    for (i, r) in referrers.iter().enumerate() {
+        let last = i + 1 == referrers.len();
+        printer.data(format_args!(
+            "{indent}{} {}  {}{}",
+            if last { "└──" } else { "├──" },
+            r.artifact_type.as_deref().unwrap_or("-"),
+            r.digest,
+            r.created
+                .as_deref()
+                .map(|c| format!("  {c}"))
+                .unwrap_or_default()
+        ))?;
+        let deeper = format!("{indent}{}", if last { "    " } else { "│   " });
+        print_tree(printer, &r.referrers, &deeper)?;
+    }
+    Ok(())
 }

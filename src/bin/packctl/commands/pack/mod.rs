@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod ls;
 pub mod pull;
 pub mod push;
+pub mod referrers;
 pub mod sign;
 pub mod tag;
 pub mod validate;

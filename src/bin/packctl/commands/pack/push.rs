@@ -40,7 +40,12 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             selector: packctl::oci::Selector::Digest(outcome.digest.clone()),
             name: outcome.reference.clone(),
         };
-        let signed = block_on(packctl::ops::sign::sign(&store, &located, &key))??;
+        let signed = block_on(packctl::ops::sign::sign_with(
+            &store,
+            &located,
+            &key,
+            args.signature_format.into(),
+        ))??;
         if signed.added {
             printer.status(format_args!(
                 "signed {}: {}",

@@ -11,7 +11,12 @@ use std::process::ExitCode;
 pub fn sign(args: SignArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     let key = keys::load_private_key(&args.key, password)?;
     let (store, located) = locate(&args.reference, &args.store)?;
-    let signed = block_on(sign::sign(&store, &located, &key))??;
+    let signed = block_on(sign::sign_with(
+        &store,
+        &located,
+        &key,
+        args.signature_format.into(),
+    ))??;
     report_signed(&printer, &signed)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -51,9 +56,16 @@ pub fn verify(args: VerifyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             verified.reference
         ));
     }
+    for other in &verified.rejected {
+        printer.detail(format_args!("not this key's: {other}"));
+    }
+    let formats: Vec<String> = verified.formats.iter().map(|f| f.to_string()).collect();
     printer.status(format_args!(
-        "verified {}@{}: {} signature(s) by {name}",
-        verified.reference, verified.digest, verified.signatures
+        "verified {}@{}: {} signature(s) by {name} ({})",
+        verified.reference,
+        verified.digest,
+        verified.signatures,
+        formats.join(" and ")
     ));
     if printer.is_json() {
         printer.json(&verified)?;
