@@ -460,7 +460,6 @@ mod cli {
         assert_eq!(copied[0].digest, sbom_digest);
         let signed = block(store_at(&folder).referrers(REPOSITORY, &sbom_digest, None)).unwrap();
         assert_eq!(signed.len(), 1);
-
         // Bad input is refused by name.
         sandbox
             .run([
@@ -486,5 +485,13 @@ mod cli {
                 r,
             ])
             .fails_with(&["/does/not/exist"]);
+
+        // Delete takes the whole tree: the SBOM, its signature, both indexes.
+        sandbox
+            .run(["pack", "delete", "hello-chart:0.1.0", "-r", r])
+            .success();
+        let tags = block(store_at(r).tags(REPOSITORY)).unwrap();
+        assert!(tags.is_empty(), "{tags:?}");
+        assert!(block(store_at(r).fetch_manifest(REPOSITORY, &signed[0].digest)).is_err());
     }
 }

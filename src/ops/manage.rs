@@ -135,20 +135,29 @@ pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> 
             tags.push(tag);
         }
     }
-    // Its referrers (cosign 3 bundles, SBOMs) are listed while it still exists.
-    let referrers = store.referrers(repository, &digest, None).await?;
-    store.delete_manifest(repository, &digest).await?;
-    for referrer in referrers {
-        match store.delete_manifest(repository, &referrer.digest).await {
-            Ok(()) | Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
+    // Its referrers (cosign 3 bundles, SBOMs, their signatures) are listed while it still
+    // exists, then go with it, each with its referrers tag schema index.
+    let tree = super::referrer_tree(store, repository, &digest, None).await?;
+    let mut subjects = vec![digest.clone()];
+    let mut stack: Vec<&super::Referrer> = tree.iter().collect();
+    while let Some(r) = stack.pop() {
+        subjects.push(r.digest.clone());
+        stack.extend(r.referrers.iter());
     }
-    if let Some(index) = store
-        .resolve(repository, &crate::store::fallback_tag(&digest))
-        .await?
-    {
-        store.delete_manifest(repository, &index.digest).await?;
+    store.delete_manifest(repository, &digest).await?;
+    for subject in &subjects {
+        if subject != &digest {
+            match store.delete_manifest(repository, subject).await {
+                Ok(()) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(index) = store
+            .resolve(repository, &crate::store::fallback_tag(subject))
+            .await?
+        {
+            store.delete_manifest(repository, &index.digest).await?;
+        }
     }
     // Signatures of a manifest that is gone would only mislead.
     for tag in signature_tags(&digest) {

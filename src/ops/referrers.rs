@@ -119,8 +119,6 @@ pub async fn attach(
             "`{artifact_type}` is not a media type (such as application/spdx+json)"
         )));
     }
-    let resolved = resolve(store, located).await?;
-    let repository = resolved.repository.as_str();
     let mut layers = Vec::new();
     let mut titles: Vec<String> = Vec::new();
     for path in files {
@@ -153,6 +151,9 @@ pub async fn attach(
         );
         titles.push(title);
     }
+    // The files are read before the store is asked anything.
+    let resolved = resolve(store, located).await?;
+    let repository = resolved.repository.as_str();
     let mut manifest = Manifest {
         schema_version: 2,
         media_type: Some(media_type::MANIFEST.to_string()),
