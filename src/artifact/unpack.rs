@@ -267,6 +267,8 @@ pub struct Limits {
     pub max_pull_bytes: u64,
     bytes: u64,
     entries: u64,
+    /// Set to stop unpacking between two tar entries (a dropped pull).
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Limits {
@@ -279,7 +281,14 @@ impl Limits {
             max_pull_bytes: MAX_PULL_BYTES,
             bytes: 0,
             entries: 0,
+            stop: None,
         }
+    }
+
+    /// Unpacking stops, between two tar entries, once `stop` is set.
+    pub fn with_stop(mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// Another cap on the layer count.
@@ -535,6 +544,16 @@ fn extract(
                 layer: title.to_string(),
                 reason: format!("its tar stream is damaged: {e}"),
             })?;
+            if limits
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return Err(ArtifactError::Io {
+                    path: blob.to_path_buf(),
+                    source: io::Error::new(io::ErrorKind::Interrupted, "unpacking was stopped"),
+                });
+            }
             limits.entries += 1;
             if limits.entries > limits.max_entries {
                 return Err(ArtifactError::Limit {

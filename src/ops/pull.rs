@@ -204,7 +204,8 @@ pub async fn pull(
     off_worker(&location, move || {
         let work = Work {
             steps: &steps,
-            limits,
+            // The role and archive layers stop between entries, not only between layers.
+            limits: limits.with_stop(Arc::clone(&stop)),
             validating,
             stop: &stop,
         };
