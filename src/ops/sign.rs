@@ -481,6 +481,30 @@ pub async fn verify_digest(
     .into())
 }
 
+/// Reads what a signature signs (a legacy payload, a bundle), at most [`MAX_PAYLOAD`]
+/// bytes: `Ok(Err(reason))` when it is over the cap, missing or damaged, so that the other
+/// signatures are checked all the same; only a failure to reach the store is an error.
+async fn read_signed(
+    store: &Store,
+    repository: &str,
+    layer: &Descriptor,
+    what: &str,
+) -> Result<Result<Vec<u8>, String>, Error> {
+    if layer.size > MAX_PAYLOAD {
+        return Ok(Err(format!(
+            "its {what} of {} bytes is over the 1 MiB cap",
+            layer.size
+        )));
+    }
+    match read_blob(store, repository, layer).await {
+        Ok(bytes) => Ok(Ok(bytes)),
+        Err(Error::Store(e @ (StoreError::NotFound { .. } | StoreError::Damaged { .. }))) => {
+            Ok(Err(e.to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Checks one bundle: `Err(reason)` when it cannot be checked or is refused.
 async fn check_bundle(
     store: &Store,
@@ -488,18 +512,9 @@ async fn check_bundle(
     layer: &Descriptor,
     key: &VerifyingKey,
 ) -> Result<Result<Verdict, String>, Error> {
-    if layer.size > MAX_PAYLOAD {
-        return Ok(Err(format!(
-            "its bundle of {} bytes is over the 1 MiB cap",
-            layer.size
-        )));
-    }
-    let bytes = match read_blob(store, repository, layer).await {
+    let bytes = match read_signed(store, repository, layer, "bundle").await? {
         Ok(bytes) => bytes,
-        Err(Error::Store(e @ (StoreError::NotFound { .. } | StoreError::Damaged { .. }))) => {
-            return Ok(Err(e.to_string()));
-        }
-        Err(e) => return Err(e),
+        Err(reason) => return Ok(Err(reason)),
     };
     Ok(match bundle::verify(&bytes, key) {
         Ok(bundle::Verdict::Covers(d)) => Ok(Verdict::Covers(d)),
@@ -516,18 +531,9 @@ async fn check_layer(
     layer: &Descriptor,
     key: &VerifyingKey,
 ) -> Result<Result<Verdict, String>, Error> {
-    if layer.size > MAX_PAYLOAD {
-        return Ok(Err(format!(
-            "its payload of {} bytes is over the 1 MiB cap",
-            layer.size
-        )));
-    }
-    let payload = match read_blob(store, repository, layer).await {
+    let payload = match read_signed(store, repository, layer, "payload").await? {
         Ok(payload) => payload,
-        Err(Error::Store(e @ (StoreError::NotFound { .. } | StoreError::Damaged { .. }))) => {
-            return Ok(Err(e.to_string()));
-        }
-        Err(e) => return Err(e),
+        Err(reason) => return Ok(Err(reason)),
     };
     let Some(encoded) = layer.annotations.get(cosign::SIGNATURE_ANNOTATION) else {
         return Ok(Err(format!(

@@ -125,6 +125,17 @@ impl RegistryStore {
                 .error(format!("fetch the manifest {what}"), response)
                 .await);
         }
+        self.manifest_body(response, what).await
+    }
+
+    /// Reads a manifest (or an index) answer, at most [`MAX_MANIFEST_SIZE`] bytes; `what`
+    /// names it in the error.
+    pub(super) async fn manifest_body(
+        &self,
+        response: reqwest::Response,
+        what: String,
+    ) -> Result<Bytes, StoreError> {
+        let client = &self.client;
         if response
             .content_length()
             .is_some_and(|n| n > MAX_MANIFEST_SIZE)

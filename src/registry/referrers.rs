@@ -3,12 +3,10 @@
 //! (see [`crate::store::Store::referrers`]).
 
 use super::RegistryStore;
-use super::client::BodyError;
 use super::token::Scope;
 use crate::content::StoreError;
-use crate::oci::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, media_type};
+use crate::oci::{Descriptor, Digest, Index, media_type};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use std::sync::atomic::Ordering;
@@ -63,21 +61,7 @@ impl RegistryStore {
             .get("oci-filters-applied")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
-        let mut body = Vec::new();
-        let mut stream = client.body(response);
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| match e {
-                BodyError::Stalled(_) => client.stalled(),
-                BodyError::Broken(source) => client.connect_error(source),
-            })?;
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > MAX_MANIFEST_SIZE {
-                return Err(StoreError::ManifestTooLarge {
-                    size: body.len() as u64,
-                    reference: what,
-                });
-            }
-        }
+        let body = self.manifest_body(response, what.clone()).await?;
         let index: Index = serde_json::from_slice(&body).map_err(|e| StoreError::Registry {
             operation: what.clone(),
             registry: self.host().to_string(),
