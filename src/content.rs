@@ -223,6 +223,20 @@ pub enum StoreError {
         /// How many merges were written.
         rounds: usize,
     },
+    /// A file to import is not a usable tar of an OCI image layout.
+    #[error("`{}` cannot be imported: {reason}", path.display())]
+    BadArchive {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The store takes no writes (an archive being imported).
+    #[error("{location} is read-only")]
+    ReadOnly {
+        /// The store.
+        location: String,
+    },
     /// The async runtime shut down before the store's file-system work could run.
     #[error("the async runtime shut down before the work on {location} ran")]
     ShutDown {

@@ -135,6 +135,12 @@ pub enum Error {
         #[source]
         source: Box<StoreError>,
     },
+    /// Images a pack lists could not be mirrored.
+    #[error("{} image(s) could not be copied: {}", failed.len(), failed.join("; "))]
+    Mirror {
+        /// Each image and why.
+        failed: Vec<String>,
+    },
     /// A local file or folder cannot be read or written.
     #[error("cannot read or write `{}`", path.display())]
     Io {

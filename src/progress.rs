@@ -16,6 +16,13 @@ pub trait Reporter: Send + Sync {
 
     /// A one-line status message.
     fn status(&self, _message: &str) {}
+
+    /// A long job of `items` items (images, packs, entries) begins; `bytes` is its total
+    /// size when known. Blob progress from then on counts towards it.
+    fn job_started(&self, _what: &str, _items: usize, _bytes: Option<u64>) {}
+
+    /// One item of the job is done (copied, unchanged, skipped or failed).
+    fn item_finished(&self) {}
 }
 
 /// A reporter that reports nothing.

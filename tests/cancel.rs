@@ -114,8 +114,12 @@ fn oci(path: &Path) -> Store {
     Store::open_blocking(&location, &OpenOptions::default()).unwrap()
 }
 
+/// The tests here look for this process's temporary folders: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_dropped_push_or_pull_leaves_nothing_behind() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let pack = many_file_pack(dir.path());
     let silent: SharedReporter = Arc::new(Silent);
@@ -196,4 +200,57 @@ fn a_dropped_push_or_pull_leaves_nothing_behind() {
         assert!(polls < 5000, "the pull never finished");
     }
     assert!(dropped >= 2, "only {dropped} pulls were interrupted");
+}
+
+#[test]
+fn a_dropped_export_leaves_no_file_and_no_temporary() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let pack = many_file_pack(dir.path());
+    let silent: SharedReporter = Arc::new(Silent);
+    let store = oci(&dir.path().join("store"));
+    let push_options = PushOptions::default();
+    run_for(usize::MAX, || push(&store, &pack, &push_options, &silent))
+        .unwrap()
+        .unwrap();
+    let pack_ref: PackRef = "many-files:1.0.0".parse().unwrap();
+    let located = vec![Located::pack(&store, &pack_ref)];
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("packs.tar");
+    let options = packctl::ops::ExportOptions::default();
+    let mut dropped = 0;
+    let mut polls = 1;
+    loop {
+        let outcome = run_for(polls, || {
+            packctl::ops::export(&store, &located, &file, &options, &silent)
+        });
+        let left = temporaries(&out);
+        assert!(
+            left.is_empty(),
+            "an export dropped after {polls} polls left {left:?}"
+        );
+        match outcome {
+            Some(result) => {
+                result.unwrap();
+                assert!(file.is_file());
+                break;
+            }
+            None => {
+                dropped += 1;
+                // Either it had sent everything and the file is whole, or there is none.
+                if file.exists() {
+                    let runtime = tokio::runtime::Runtime::new().unwrap();
+                    let archive = runtime
+                        .block_on(packctl::store::ArchiveStore::open(&file, None))
+                        .unwrap_or_else(|e| panic!("an export dropped after {polls} polls: {e}"));
+                    assert_eq!(archive.entries().len(), 1);
+                    std::fs::remove_file(&file).unwrap();
+                }
+            }
+        }
+        polls += 1;
+        assert!(polls < 5000, "the export never finished");
+    }
+    assert!(dropped >= 2, "only {dropped} exports were interrupted");
 }

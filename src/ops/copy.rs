@@ -87,6 +87,21 @@ pub struct Copied {
     /// copy's, not the source's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reencoded: bool,
+    /// The target repository.
+    #[serde(skip)]
+    pub repository: String,
+    /// The target tag (none for a referrer copied by digest).
+    #[serde(skip)]
+    pub tag: Option<String>,
+}
+
+impl Copied {
+    /// Whether this is a pack version (not a signature tag nor a referrer).
+    pub fn is_pack(&self) -> bool {
+        self.tag
+            .as_deref()
+            .is_some_and(|t| !t.starts_with("sha256-"))
+    }
 }
 
 /// Copies packs from one store to another.
@@ -286,6 +301,8 @@ async fn reencode(
         status: pushed.status,
         blobs: pushed.blobs,
         reencoded: true,
+        repository: target_repository.to_string(),
+        tag: Some(pushed.tag.clone()),
     };
     Ok(Some((copied, resolved.descriptor.digest)))
 }
@@ -333,6 +350,8 @@ async fn copy_one(
             status: PushStatus::Unchanged,
             blobs: Transfer::default(),
             reencoded: false,
+            repository: target_repository.to_string(),
+            tag: tag.map(str::to_string),
         });
     }
     let bytes = from.fetch_manifest(source_repository, digest).await?;
@@ -396,6 +415,8 @@ async fn copy_one(
         status,
         blobs: Transfer::from_results(&results),
         reencoded: false,
+        repository: target_repository.to_string(),
+        tag: tag.map(str::to_string),
     })
 }
 

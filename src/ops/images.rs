@@ -221,7 +221,10 @@ pub async fn check_images(
         .collect())
 }
 
-fn open_registry(registry: &str, options: &ImageCheckOptions) -> Result<RegistryStore, String> {
+pub(crate) fn open_registry(
+    registry: &str,
+    options: &ImageCheckOptions,
+) -> Result<RegistryStore, String> {
     let (host, credential_hosts): (&str, &[&str]) = if registry == DEFAULT_REGISTRY {
         (DOCKER_HUB_API, &DOCKER_HUB_CREDENTIAL_HOSTS)
     } else {

@@ -1,16 +1,23 @@
 //! The operations behind the commands: push, pull, inspect and list packs in a store.
 
+mod airgap;
 mod chart;
 mod copy;
 mod images;
 mod inspect;
 mod list;
 mod manage;
+mod mirror;
 mod pull;
 mod push;
 mod referrers;
 pub mod sign;
 
+pub use airgap::{
+    ExportEntry, ExportOptions, Exported, ImageInfo, ImportOptions, Imported, PackContent,
+    content_references, describe_content, export, folder_content, import, mirror_content,
+    stored_content,
+};
 pub use chart::fetch_chart;
 pub use copy::{Copied, CopyOptions, CopyWhat, copy};
 pub use images::{
@@ -20,6 +27,10 @@ pub use images::{
 pub use inspect::{Inspection, inspect};
 pub use list::{PackVersions, TagInfo, list};
 pub use manage::{Deleted, Tagged, delete, signature_tags, tag_add, tag_delete};
+pub use mirror::{
+    IMAGES_AT_ONCE, ImageJob, ImagePrefix, MirrorOptions, MirrorStatus, Mirrored, copy_images,
+    image_repository, open_image_registries, registry_jobs,
+};
 pub use pull::{PullOptions, PullOutcome, pull};
 pub use push::{
     PushOptions, PushOutcome, PushStatus, SMALL_BLOB, build_pack, push, push_artifact, push_to,

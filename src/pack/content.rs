@@ -183,11 +183,63 @@ pub struct ListedImage {
     pub position: Option<Position>,
 }
 
+/// A Helm chart `pack.content.charts` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedChart {
+    /// The chart repository: `oci://HOST/PATH` for a registry, else an HTTP chart repository.
+    pub repo: String,
+    /// The chart name.
+    pub name: String,
+    /// The chart version.
+    pub version: String,
+    /// Where in values.yaml.
+    pub position: Option<Position>,
+}
+
+impl ListedChart {
+    /// The chart as an OCI reference (`HOST/PATH/NAME:VERSION`), when its repository is a
+    /// registry (`oci://`); `Helm` stores a chart version's `+` as `_` in its tag.
+    pub fn oci_reference(&self) -> Option<Result<ImageRef, String>> {
+        let rest = self.repo.strip_prefix("oci://")?;
+        let text = format!(
+            "{}/{}:{}",
+            rest.trim_end_matches('/'),
+            self.name,
+            self.version.replace('+', "_")
+        );
+        Some(ImageRef::parse(&text).and_then(|r| {
+            if r.registry == DEFAULT_REGISTRY && !rest.starts_with(DEFAULT_REGISTRY) {
+                Err(format!("`{}` names no registry host", self.repo))
+            } else {
+                Ok(r)
+            }
+        }))
+    }
+}
+
+impl fmt::Display for ListedChart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}:{}",
+            self.repo.trim_end_matches('/'),
+            self.name,
+            self.version
+        )
+    }
+}
+
 /// The images a pack's values.yaml lists under `pack.content.images` that parse as image
 /// references; the rest are validation errors and are left out.
 pub fn content_images(dir: &Path, limits: &InputLimits) -> Vec<ListedImage> {
+    content_listing(dir, limits).0
+}
+
+/// The images and the charts a pack's values.yaml lists under `pack.content`, the ones that
+/// are well formed (the rest are validation errors and are left out).
+pub fn content_listing(dir: &Path, limits: &InputLimits) -> (Vec<ListedImage>, Vec<ListedChart>) {
     let Ok(Some(text)) = read_values(&dir.join(VALUES_YAML), limits) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut findings = Vec::new();
     let content = parse(&text, limits, &mut findings);
@@ -257,8 +309,9 @@ fn check_content(
     content: Content,
     layer: Option<&str>,
     findings: &mut Vec<Finding>,
-) -> Vec<ListedImage> {
+) -> (Vec<ListedImage>, Vec<ListedChart>) {
     let mut images = Vec::new();
+    let mut charts = Vec::new();
     let mut has_images = false;
     if let Content::Present(content) = content {
         match &content.value {
@@ -284,7 +337,9 @@ fn check_content(
                                 "pack.content.charts",
                                 &CHART_KEYS,
                                 findings,
-                                check_chart,
+                                |path, entry, findings| {
+                                    charts.extend(check_chart(path, entry, findings))
+                                },
                             );
                         }
                         _ => {
@@ -326,7 +381,7 @@ fn check_content(
             .hint("list every image the pack deploys under `pack.content.images`, each as `- image: REGISTRY/REPOSITORY:TAG`"),
         );
     }
-    images
+    (images, charts)
 }
 
 /// Checks a list of entries; `false` when it is empty or null (a value that is no list is an
@@ -420,10 +475,15 @@ fn check_image(path: &str, entry: &Entry<'_>, findings: &mut Vec<Finding>) -> Op
     }
 }
 
-fn check_chart(path: &str, entry: &Entry<'_>, findings: &mut Vec<Finding>) {
-    for key in CHART_KEYS {
-        required_text(path, entry, key, findings);
-    }
+fn check_chart(path: &str, entry: &Entry<'_>, findings: &mut Vec<Finding>) -> Option<ListedChart> {
+    let [repo, name, version] = CHART_KEYS.map(|key| required_text(path, entry, key, findings));
+    let text = |node: Option<&Spanned<Yaml>>| node.and_then(|n| n.value.as_text());
+    Some(ListedChart {
+        position: repo.and_then(position),
+        repo: text(repo)?.trim().to_string(),
+        name: text(name)?.trim().to_string(),
+        version: text(version)?.trim().to_string(),
+    })
 }
 
 /// The value of `key` in an entry, when it is a non-empty scalar; otherwise a finding (but
@@ -904,7 +964,7 @@ mod tests {
         let text =
             "a: [1, 2]\npack:\n  namespace: x\n  content:\n    images:\n      - image: nginx\n";
         let mut findings = Vec::new();
-        let images = check_content(
+        let (images, _) = check_content(
             parse(text, &InputLimits::default(), &mut findings),
             Some("addon"),
             &mut findings,
@@ -920,7 +980,7 @@ mod tests {
         );
         for text in ["", "- a\n- b\n", "7\n", "pack: 3\n", "pack:\n  content:\n"] {
             let mut findings = Vec::new();
-            let images = check_content(
+            let (images, _) = check_content(
                 parse(text, &InputLimits::default(), &mut findings),
                 Some("os"),
                 &mut findings,

@@ -15,7 +15,10 @@ mod schema;
 mod values;
 mod walk;
 
-pub use content::{DEFAULT_REGISTRY, ImageRef, ListedImage, MAX_CONTENT_NODES, content_images};
+pub use content::{
+    DEFAULT_REGISTRY, ImageRef, ListedChart, ListedImage, MAX_CONTENT_NODES, content_images,
+    content_listing,
+};
 pub use finding::{Finding, Position, Severity};
 pub use ignore::{DEFAULT_IGNORES, IGNORE_FILE, IgnoreRule, Ignored, MAX_IGNORE_FILE_BYTES};
 pub use init::{InitOptions, init};

@@ -311,8 +311,9 @@ impl RegistryStore {
     }
 }
 
-/// The manifest types packctl asks for.
-pub(super) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json";
+/// The manifest types packctl asks for: packs, and the images it mirrors (platform indexes
+/// included, so a multi-platform image resolves to its index).
+pub(super) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// The manifest types of a container image, platform indexes included, so a multi-platform
 /// image is found whether it is an OCI index or a Docker manifest list.

@@ -1,7 +1,11 @@
 //! Where artifacts live: an OCI image layout on disk or a registry, behind one type.
 
+mod archive;
 mod referrers;
 mod tags;
+
+pub use archive::{ArchiveStore, ArchiveWriter, MAX_ARCHIVE_ENTRIES, MAX_NESTING, split_ref_name};
+pub(crate) use archive::{Node, is_distributable, manifest_media_type};
 
 pub use referrers::{fallback_tag, referrer_descriptor};
 
@@ -53,6 +57,8 @@ pub enum Store {
     Layout(LayoutStore),
     /// A registry.
     Registry(RegistryStore),
+    /// A tar of one image layout, read-only (`pack import`).
+    Archive(ArchiveStore),
 }
 
 impl Store {
@@ -91,7 +97,7 @@ impl Store {
     /// The repository of a pack in this store (under its base path, for a registry).
     pub fn pack_repository(&self, name: &str) -> String {
         match self {
-            Store::Layout(_) => pack_repository("", name),
+            Store::Layout(_) | Store::Archive(_) => pack_repository("", name),
             Store::Registry(r) => pack_repository(r.base(), name),
         }
     }
@@ -102,6 +108,15 @@ impl Store {
             Store::Layout(s) if repository.is_empty() => s.display().to_string(),
             Store::Layout(s) => format!("{}/{repository}", s.display()),
             Store::Registry(r) => format!("{}/{repository}", r.host()),
+            Store::Archive(a) if repository.is_empty() => a.display().to_string(),
+            Store::Archive(a) => format!("{}:{repository}", a.display()),
+        }
+    }
+
+    /// The error of a write to a store that takes none.
+    pub(crate) fn read_only(&self, repository: &str) -> StoreError {
+        StoreError::ReadOnly {
+            location: self.location(repository),
         }
     }
 
@@ -128,6 +143,7 @@ impl Store {
                     off_worker(s.display(), move || layout.resolve(&tag)).await
                 }
                 Store::Registry(r) => r.resolve(repository, tag).await,
+                Store::Archive(a) => Ok(a.resolve(repository, tag)),
             }
         })
         .await
@@ -147,6 +163,10 @@ impl Store {
                     off_worker(s.display(), move || layout.manifest(&digest, &location)).await
                 }
                 Store::Registry(r) => r.fetch_manifest(repository, digest).await,
+                Store::Archive(a) => {
+                    let (a, digest) = (a.clone(), digest.clone());
+                    off_worker(&self.location(repository), move || a.manifest(&digest)).await
+                }
             }
         })
         .await
@@ -168,6 +188,7 @@ impl Store {
                     .await
                 }
                 Store::Registry(r) => r.has_blob(repository, descriptor).await,
+                Store::Archive(a) => Ok(a.has_blob(&descriptor.digest, descriptor.size)),
             }
         })
         .await
@@ -188,6 +209,7 @@ impl Store {
                         .await
                 }
                 Store::Registry(r) => r.open_blob(repository, descriptor).await,
+                Store::Archive(a) => a.open_blob(&descriptor.digest).await,
             }
         })
         .await
@@ -228,6 +250,7 @@ impl Store {
                     })
                 }
                 Store::Registry(r) => r.push_blob(repository, descriptor, source, progress).await,
+                Store::Archive(_) => Err(self.read_only(repository)),
             }
         })
         .await
@@ -256,6 +279,7 @@ impl Store {
                     Ok(BlobPut::Sent)
                 }
                 Store::Registry(r) => r.send_blob(repository, descriptor, source, progress).await,
+                Store::Archive(_) => Err(self.read_only(repository)),
             }
         })
         .await
@@ -280,6 +304,7 @@ impl Store {
                     .await
                 }
                 Store::Registry(r) => r.push_manifest(repository, descriptor, bytes, tag).await,
+                Store::Archive(_) => Err(self.read_only(repository)),
             }
         })
         .await
@@ -294,6 +319,7 @@ impl Store {
                     off_worker(s.display(), move || layout.tags()).await
                 }
                 Store::Registry(r) => r.tags(repository).await,
+                Store::Archive(a) => Ok(a.tags(repository)),
             }
         })
         .await
@@ -308,6 +334,7 @@ impl Store {
                     off_worker(s.display(), move || store.repositories(&prefix)).await
                 }
                 Store::Registry(r) => r.repositories(prefix).await,
+                Store::Archive(a) => Ok(a.repositories(prefix)),
             }
         })
         .await
@@ -330,6 +357,7 @@ impl Store {
                     .await
                 }
                 Store::Registry(r) => r.delete_manifest(repository, digest).await,
+                Store::Archive(_) => Err(self.read_only(repository)),
             }
         })
         .await
@@ -345,6 +373,7 @@ impl Store {
                     off_worker(s.display(), move || layout.delete_tag(&tag, &reference)).await
                 }
                 Store::Registry(r) => r.delete_tag(repository, tag).await,
+                Store::Archive(_) => Err(self.read_only(repository)),
             }
         })
         .await
@@ -394,7 +423,7 @@ impl BlobReader for Store {
     fn registry_host(&self) -> Option<&str> {
         match self {
             Store::Registry(registry) => Some(registry.host()),
-            Store::Layout(_) => None,
+            Store::Layout(_) | Store::Archive(_) => None,
         }
     }
 }

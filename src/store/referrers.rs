@@ -85,6 +85,11 @@ impl Store {
                     })
                     .await
                 }
+                Store::Archive(a) => Ok(a
+                    .referrers(subject)
+                    .into_iter()
+                    .filter(|d| matches(d, artifact_type))
+                    .collect()),
                 Store::Registry(r) => {
                     if let Some(listed) =
                         r.referrers_api(repository, subject, artifact_type).await?
@@ -150,6 +155,7 @@ impl Store {
                 return Ok(entry);
             }
             Store::Registry(r) => r,
+            Store::Archive(_) => return Err(self.read_only(repository)),
         };
         if registry.push_referrer(repository, &entry, bytes).await? {
             return Ok(entry);

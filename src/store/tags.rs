@@ -96,6 +96,7 @@ impl Store {
                     .await;
                 }
                 Store::Registry(r) => r,
+                Store::Archive(_) => return Err(self.read_only(repository)),
             };
             let started = Instant::now();
             let current = registry.resolve(repository, tag).await?.map(|d| d.digest);
@@ -147,6 +148,7 @@ impl Store {
                     .await;
                 }
                 Store::Registry(r) => r,
+                Store::Archive(_) => return Err(self.read_only(repository).into()),
             };
             let quiet: Progress = Arc::new(|_| {});
             for round in 0..=MAX_MERGE_ROUNDS {

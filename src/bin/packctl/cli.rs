@@ -108,6 +108,69 @@ pub enum PackCommand {
     Attach(AttachArgs),
     /// List what refers to a pack version: signatures, SBOMs, attestations
     Referrers(ReferrersArgs),
+    /// List the container images and Helm charts a pack deploys, with their digests
+    Images(ImagesArgs),
+    /// Write packs, their signatures and (with --with-images) their images into one file
+    Export(ExportArgs),
+    /// Check a `pack export` file whole, then push everything in it to a store
+    Import(ImportArgs),
+}
+
+/// Where mirrored images go: `--image-prefix`.
+#[derive(Debug, Args)]
+pub struct ImagePrefixArgs {
+    /// The first path part of mirrored images below the target's base, in place of the
+    /// source host (`""` for none) [default: the source host, `:` as `-`, as in
+    /// TARGET/docker.io/library/nginx:1.25]
+    #[arg(long, value_name = "PREFIX")]
+    pub image_prefix: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// A pack folder, or NAME[:VERSION] or a full reference of a stored pack
+    pub reference: String,
+    /// List what the pack declares without asking the registries for digests
+    #[arg(long)]
+    pub no_resolve: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// NAME[:VERSION] (the highest version without one) or a full reference; several may
+    /// be given
+    #[arg(required = true)]
+    pub references: Vec<String>,
+    /// The file to write (a tar of one OCI image layout); it appears only when complete
+    #[arg(short, long, value_name = "FILE")]
+    pub output_file: PathBuf,
+    /// Also the container images and OCI Helm charts each pack lists under `pack.content`
+    #[arg(long)]
+    pub with_images: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A file `pack export`, `oras backup` or `skopeo copy … oci-archive:` wrote
+    pub file: PathBuf,
+    /// Refuse the file, before anything is pushed, unless every pack in it carries a
+    /// signature by this public key (cosign.pub)
+    #[arg(long, value_name = "PUB")]
+    pub verify_key: Option<PathBuf>,
+    /// The repository of entries named by a bare tag (as `oras backup` writes them)
+    #[arg(long, value_name = "REPOSITORY")]
+    pub repository: Option<String>,
+    /// Overwrite target tags that hold other packs
+    #[arg(short, long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub prefix: ImagePrefixArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,6 +389,12 @@ pub struct CopyArgs {
     /// saved for the target, else each pack as it is]
     #[arg(long, value_enum, env = EnvVars::PACKCTL_FORMAT)]
     pub format: Option<FormatArg>,
+    /// After the packs, copy the container images and OCI Helm charts they list under
+    /// `pack.content` to the target (every platform, digests kept)
+    #[arg(long)]
+    pub with_images: bool,
+    #[command(flatten)]
+    pub prefix: ImagePrefixArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
 }

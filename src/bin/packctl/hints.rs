@@ -78,6 +78,9 @@ pub fn error_hint(error: &Error) -> Option<String> {
                 .into(),
         ),
         Error::NoVersions { .. } => Some("`packctl pack ls` lists the packs there".into()),
+        Error::Mirror { .. } => Some(
+            "run the command again when the registries are back: it sends only what is missing; `packctl pack images` shows what each image resolves to".into(),
+        ),
         Error::TargetExists { .. } => {
             Some("choose a new folder, or remove the existing one first".into())
         }
@@ -128,6 +131,15 @@ pub fn store(error: &StoreError) -> Option<String> {
         StoreError::InvalidTag { .. } => Some(
             "tags are letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`"
                 .into(),
+        ),
+        StoreError::Damaged { location, .. } if location.starts_with("oci-archive:") => Some(
+            "the file was altered or damaged on its way, and nothing was pushed; export it again, and compare its `sha256sum` on both sides".into(),
+        ),
+        StoreError::BadArchive { reason, .. } if reason.contains("no repository") => Some(
+            "give the repository its tags belong to with `--repository REPOSITORY`".into(),
+        ),
+        StoreError::BadArchive { .. } => Some(
+            "give a file that `packctl pack export`, `oras backup` or `skopeo copy … oci-archive:FILE` wrote (an uncompressed tar); export it again if it was cut short".into(),
         ),
         StoreError::Damaged { .. } => {
             Some("the store's copy is damaged or was tampered with; push the pack again".into())

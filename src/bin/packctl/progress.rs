@@ -7,11 +7,31 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use packctl::progress::Reporter;
 use std::sync::Mutex;
 
-/// One bar per blob.
+/// One bar per blob, under one overall bar for a long job.
 pub struct Bars {
     multi: MultiProgress,
     bars: Mutex<Vec<ProgressBar>>,
     style: ProgressStyle,
+    job: Mutex<Option<Job>>,
+}
+
+/// The overall bar: over bytes when the job's size is known, else over items.
+struct Job {
+    bar: ProgressBar,
+    items: usize,
+    done: usize,
+    bytes: u64,
+    by_bytes: bool,
+}
+
+impl Job {
+    fn message(&self) -> String {
+        if self.by_bytes {
+            format!("{}/{} items", self.done, self.items)
+        } else {
+            crate::commands::human_bytes(self.bytes)
+        }
+    }
 }
 
 impl Bars {
@@ -25,6 +45,7 @@ impl Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(Vec::new()),
             style,
+            job: Mutex::new(None),
         }
     }
 
@@ -46,6 +67,59 @@ impl Reporter for Bars {
     fn blob_progress(&self, id: usize, bytes: u64) {
         if let Some(bar) = self.bar(id) {
             bar.inc(bytes);
+        }
+        if let Some(job) = self.job.lock().expect("not poisoned").as_mut() {
+            job.bytes += bytes;
+            if job.by_bytes {
+                job.bar.inc(bytes);
+            } else {
+                job.bar.set_message(job.message());
+            }
+        }
+    }
+
+    fn job_started(&self, what: &str, items: usize, bytes: Option<u64>) {
+        let by_bytes = bytes.is_some_and(|b| b > 0);
+        let (length, template) = if by_bytes {
+            (
+                bytes.unwrap_or_default(),
+                "{prefix:.bold} {bar:28.green/white} {bytes:>10}/{total_bytes:<10} {msg} ETA {eta}",
+            )
+        } else {
+            (
+                items as u64,
+                "{prefix:.bold} {bar:28.green/white} {pos}/{len} items, {msg} ETA {eta}",
+            )
+        };
+        let bar = self.multi.insert(0, ProgressBar::new(length));
+        bar.set_style(
+            ProgressStyle::with_template(template)
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(escape(what).into_owned());
+        let job = Job {
+            bar,
+            items,
+            done: 0,
+            bytes: 0,
+            by_bytes,
+        };
+        job.bar.set_message(job.message());
+        *self.job.lock().expect("not poisoned") = Some(job);
+    }
+
+    fn item_finished(&self) {
+        let mut job = self.job.lock().expect("not poisoned");
+        if let Some(job) = job.as_mut() {
+            job.done += 1;
+            if !job.by_bytes {
+                job.bar.inc(1);
+            }
+            job.bar.set_message(job.message());
+            if job.done >= job.items {
+                job.bar.finish();
+            }
         }
     }
 
@@ -78,6 +152,13 @@ impl Lines {
 }
 
 impl Reporter for Lines {
+    fn job_started(&self, what: &str, items: usize, bytes: Option<u64>) {
+        let size = bytes.map_or_else(String::new, |b| {
+            format!(", {}", crate::commands::human_bytes(b))
+        });
+        to_stderr(&format!("{}: {items} items{size}", escape(what)));
+    }
+
     fn blob_started(&self, label: &str, size: u64) -> usize {
         let mut blobs = self.blobs.lock().expect("not poisoned");
         blobs.push((escape(label).into_owned(), size));

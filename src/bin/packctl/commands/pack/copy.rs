@@ -37,7 +37,42 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         options.concurrency = options.concurrency.min(n);
     }
     let copied = block_on(copy(&from, &to, &what, &options, &printer.reporter()))??;
-    for c in &copied {
+    report_copied(&printer, &copied);
+    let images = if args.with_images {
+        super::airgap::copy_images(&to, &copied, &args.prefix, &args.transport, &printer)?
+    } else {
+        Vec::new()
+    };
+    let failed = super::airgap::report_images(&printer, &images);
+    if printer.is_json() {
+        if args.with_images {
+            printer.json(&serde_json::json!({ "packs": copied, "images": images }))?;
+        } else {
+            printer.json(&copied)?;
+        }
+    } else {
+        for c in &copied {
+            // A referrer is copied by digest: its reference names it already.
+            if c.to.ends_with(c.digest.as_str()) {
+                printer.data(&c.to)?;
+            } else {
+                printer.data(format_args!("{}@{}", c.to, c.digest))?;
+            }
+        }
+        for m in images.iter().filter(|m| m.digest.is_some()) {
+            printer.data(&m.target)?;
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One status line per copied manifest.
+pub fn report_copied(printer: &Printer, copied: &[packctl::ops::Copied]) {
+    for c in copied {
         let how = match &c.status {
             PushStatus::Pushed if c.reencoded => "re-encoded",
             PushStatus::Pushed => "copied",
@@ -58,17 +93,4 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             c.blobs.present
         ));
     }
-    if printer.is_json() {
-        printer.json(&copied)?;
-    } else {
-        for c in &copied {
-            // A referrer is copied by digest: its reference names it already.
-            if c.to.ends_with(c.digest.as_str()) {
-                printer.data(&c.to)?;
-            } else {
-                printer.data(format_args!("{}@{}", c.to, c.digest))?;
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `packctl pack …`.
 
+pub mod airgap;
 pub mod build;
 pub mod copy;
 pub mod delete;
