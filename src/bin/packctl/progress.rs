@@ -37,7 +37,8 @@ impl Job {
 impl Bars {
     pub fn new() -> Self {
         let style = ProgressStyle::with_template(
-            "{msg:32!} {bar:28.cyan/blue} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
+            // The bar takes what the terminal's width leaves, so a line never wraps.
+            "{msg:24!} {wide_bar:.cyan/blue} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
         )
         .expect("a valid template")
         .progress_chars("=> ");
@@ -83,12 +84,12 @@ impl Reporter for Bars {
         let (length, template) = if by_bytes {
             (
                 bytes.unwrap_or_default(),
-                "{prefix:.bold} {bar:28.green/white} {bytes:>10}/{total_bytes:<10} {msg} ETA {eta}",
+                "{prefix:.bold} {wide_bar:.green/white} {bytes:>10}/{total_bytes:<10} {msg:16} ETA {eta:>4}",
             )
         } else {
             (
                 items as u64,
-                "{prefix:.bold} {bar:28.green/white} {pos}/{len} items, {msg} ETA {eta}",
+                "{prefix:.bold} {wide_bar:.green/white} {pos:>4}/{len:<4} items {msg:>10} ETA {eta:>4}",
             )
         };
         let bar = self.multi.insert(0, ProgressBar::new(length));
@@ -124,8 +125,10 @@ impl Reporter for Bars {
     }
 
     fn blob_finished(&self, id: usize, transferred: bool) {
+        // Under an overall bar, finished blobs make way: a mirror moves hundreds of them.
+        let in_job = self.job.lock().expect("not poisoned").is_some();
         if let Some(bar) = self.bar(id) {
-            if transferred {
+            if transferred && !in_job {
                 bar.finish();
             } else {
                 bar.finish_and_clear();
