@@ -86,6 +86,8 @@ enum Scheme {
     Http,
     /// Loopback: HTTPS first; HTTP when the server turns out to speak it.
     Auto,
+    /// Loopback, found to speak plain HTTP.
+    Downgraded,
 }
 
 #[derive(Default)]
@@ -222,7 +224,7 @@ impl Client {
     /// `https://host` or `http://host`.
     pub fn base(&self) -> String {
         let scheme = match *self.scheme.lock().expect("not poisoned") {
-            Scheme::Http => "http",
+            Scheme::Http | Scheme::Downgraded => "http",
             Scheme::Https | Scheme::Auto => "https",
         };
         format!("{scheme}://{}", self.host)
@@ -485,8 +487,12 @@ impl Client {
     /// switch to HTTP and say so.
     fn speaks_plain_http(&self, error: &reqwest::Error) -> bool {
         let mut scheme = self.scheme.lock().expect("not poisoned");
-        if *scheme != Scheme::Auto {
-            return false;
+        match *scheme {
+            Scheme::Auto => {}
+            // Another request found it out while this one still tried HTTPS: try again now,
+            // over HTTP, rather than wait out a retry.
+            Scheme::Downgraded => return error.url().is_some_and(|u| u.scheme() == "https"),
+            Scheme::Http | Scheme::Https => return false,
         }
         let mut chain = String::new();
         let mut source: Option<&dyn std::error::Error> = Some(error);
@@ -503,7 +509,7 @@ impl Client {
         .iter()
         .any(|needle| chain.contains(needle));
         if plain {
-            *scheme = Scheme::Http;
+            *scheme = Scheme::Downgraded;
         }
         plain
     }
