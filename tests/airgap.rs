@@ -829,3 +829,59 @@ fn files_other_tools_wrote_import_too() {
         digest
     );
 }
+
+#[test]
+fn one_missing_image_fails_the_copy_after_the_others_arrived() {
+    let sandbox = Sandbox::new();
+    require_tool("skopeo");
+    let source = Registry::plain();
+    let app = push_image(&sandbox, &source.host, "library/app", "1.0", &["amd64"]);
+    let pack = sandbox.copy(&common::sample("hello-manifests"), "pack");
+    std::fs::write(
+        pack.join("values.yaml"),
+        format!(
+            "pack:\n  namespace: hello\n  content:\n    images:\n      - image: {0}/library/gone:9.9\n      - image: {0}/library/app:1.0\n\nmanifests:\n  app:\n    replicas: 1\n",
+            source.host
+        ),
+    )
+    .unwrap();
+    let pack_dir = pack.display().to_string();
+    sandbox
+        .run(["pack", "push", &pack_dir, "-r", &source.host])
+        .success();
+    let site = Registry::plain();
+    let run = sandbox
+        .run([
+            "pack",
+            "copy",
+            PACK,
+            "--from",
+            &source.host,
+            "--to",
+            &site.host,
+            "--with-images",
+        ])
+        .fails_with(&["library/gone:9.9", "1 failed"]);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    // The other image and the pack arrived.
+    assert_eq!(
+        raw_digest(&format!(
+            "docker://{}/{}:1.0",
+            site.host,
+            mirrored(&source, "library/app")
+        )),
+        app
+    );
+    // `pack images` lists the missing one with its error, and exits 1.
+    let listed = sandbox.run(["pack", "images", &pack_dir]).fails_with(&[]);
+    assert!(
+        listed.stdout.contains("library/gone:9.9"),
+        "{}",
+        listed.stdout
+    );
+    assert!(
+        listed.stdout.contains(&app.to_string()),
+        "{}",
+        listed.stdout
+    );
+}
