@@ -275,6 +275,9 @@ pub struct Exported {
     pub blobs: usize,
     /// Bytes of those blobs.
     pub bytes: u64,
+    /// What the packs list but the file does not carry, and why (HTTP chart repositories).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// One entry of an export file.
@@ -395,6 +398,7 @@ pub async fn export(
     let mut wanted = Vec::new();
     let mut seen = BTreeSet::new();
     let mut chart_labels = BTreeSet::new();
+    let mut not_carried = Vec::new();
     for content in &contents {
         let (refs, skipped) = content_references(content);
         if let Some(s) = skipped
@@ -406,11 +410,7 @@ pub async fn export(
             });
         }
         for s in skipped {
-            reporter.status(&format!(
-                "skipped {}: {}",
-                s.image,
-                status_reason(&s.status)
-            ));
+            not_carried.push(format!("{}: {}", s.image, status_reason(&s.status)));
         }
         for chart in &content.charts {
             chart_labels.insert(chart.to_string());
@@ -455,7 +455,9 @@ pub async fn export(
     if !failed.is_empty() {
         return Err(Error::Mirror { failed });
     }
-    write_archive(roots, file, options.concurrency, reporter).await
+    let mut exported = write_archive(roots, file, options.concurrency, reporter).await?;
+    exported.skipped = not_carried;
+    Ok(exported)
 }
 
 fn status_reason(status: &MirrorStatus) -> &str {
@@ -563,6 +565,7 @@ async fn write_archive(
         entries,
         blobs,
         bytes,
+        skipped: Vec::new(),
     })
 }
 

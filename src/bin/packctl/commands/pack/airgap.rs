@@ -188,6 +188,9 @@ pub fn export(args: ExportArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         &options,
         &printer.reporter(),
     ))??;
+    for skipped in &exported.skipped {
+        printer.status(format_args!("skipped {skipped}"));
+    }
     printer.status(format_args!(
         "exported {} entries ({} blobs, {}) to {}",
         exported.entries.len(),
