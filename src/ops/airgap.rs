@@ -603,26 +603,28 @@ async fn fill(
                 let progress = crate::progress::blob_progress(reporter, id);
                 let reader = root.from.open_blob(&root.repository, blob).await?;
                 let reader = crate::progress::ProgressReader::new(reader, progress);
-                let damaged = |reason| StoreError::Damaged {
-                    location: root.from.location(&root.repository),
-                    digest: blob.digest.clone(),
-                    reason,
+                // Bytes that do not match blame the source; a broken read blames the source
+                // registry (or, for a file error, the scratch folder).
+                let failed = |e| -> Error {
+                    match e {
+                        crate::oci::digest::CopyError::Content(reason) => StoreError::Damaged {
+                            location: root.from.location(&root.repository),
+                            digest: blob.digest.clone(),
+                            reason,
+                        },
+                        crate::oci::digest::CopyError::Io(e) => StoreError::from_io(e)
+                            .unwrap_or_else(|source| StoreError::Io {
+                                path: scratch.to_path_buf(),
+                                source,
+                            }),
+                    }
+                    .into()
                 };
                 let fetched = if blob.size <= IN_MEMORY {
                     let mut data = Vec::with_capacity(blob.size as usize);
                     crate::oci::digest::copy_verified(reader, &mut data, &blob.digest, blob.size)
                         .await
-                        .map_err(|e| match e {
-                            crate::oci::digest::CopyError::Content(r) => damaged(r).into(),
-                            crate::oci::digest::CopyError::Io(e) => {
-                                Error::Store(StoreError::from_io(e).unwrap_or_else(|e| {
-                                    StoreError::Io {
-                                        path: scratch.to_path_buf(),
-                                        source: e,
-                                    }
-                                }))
-                            }
-                        })?;
+                        .map_err(failed)?;
                     Fetched::Bytes(blob.digest.clone(), Bytes::from(data))
                 } else {
                     let tmp = crate::scratch::file_in(scratch).map_err(|source| Error::Io {
@@ -637,17 +639,7 @@ async fn fill(
                     ));
                     crate::oci::digest::copy_verified(reader, &mut out, &blob.digest, blob.size)
                         .await
-                        .map_err(|e| match e {
-                            crate::oci::digest::CopyError::Content(r) => damaged(r).into(),
-                            crate::oci::digest::CopyError::Io(e) => {
-                                Error::Store(StoreError::from_io(e).unwrap_or_else(|e| {
-                                    StoreError::Io {
-                                        path: scratch.to_path_buf(),
-                                        source: e,
-                                    }
-                                }))
-                            }
-                        })?;
+                        .map_err(failed)?;
                     Fetched::File(blob.digest.clone(), blob.size, tmp)
                 };
                 reporter.blob_finished(id, true);
