@@ -231,6 +231,12 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// An `oci:` store's folder does not exist (listing it would find nothing, for a typo).
+    #[error("the store {location} does not exist")]
+    NoStore {
+        /// `oci:PATH`.
+        location: String,
+    },
     /// The store takes no writes (an archive being imported).
     #[error("{location} is read-only")]
     ReadOnly {

@@ -907,6 +907,9 @@ fn an_invalid_pulled_pack_is_refused_unless_asked() {
         run.stderr
     );
     assert!(run.stderr.contains("--no-validate"), "{}", run.stderr);
+    // The findings are about someone else's folder: none of their hints (add a logo, `pack
+    // init`) is for the one who pulls.
+    assert!(!run.stderr.contains("  hint:"), "{}", run.stderr);
     assert!(!target.exists());
     sandbox
         .run([

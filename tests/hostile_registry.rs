@@ -161,13 +161,13 @@ fn oci_and_http_schemes_are_not_taken_for_folders_or_dropped() {
     let sandbox = Sandbox::new();
     sandbox
         .run(["pack", "ls", "-r", "oci://127.0.0.1:9"])
-        .fails_with(&["oci://127.0.0.1:9", "hint: ", "-r 127.0.0.1:9"]);
+        .usage_fails_with(&["oci://127.0.0.1:9", "hint: ", "-r 127.0.0.1:9"]);
     sandbox
         .run(["pack", "inspect", "oci://127.0.0.1:9/team/hello:1.0.0"])
-        .fails_with(&["oci://", "-r 127.0.0.1:9"]);
+        .usage_fails_with(&["oci://", "-r 127.0.0.1:9"]);
     sandbox
         .run(["pack", "ls", "-r", "http://registry.invalid"])
-        .fails_with(&[
+        .usage_fails_with(&[
             "`http://registry.invalid` is not a registry server",
             "--plain-http",
         ]);

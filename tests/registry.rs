@@ -196,7 +196,7 @@ fn push_rules_on_a_registry() {
         forced.stderr
     );
     // Only the changed blob travels.
-    assert!(forced.stderr.contains("1 blob sent"), "{}", forced.stderr);
+    assert!(forced.stderr.contains("1 blob, "), "{}", forced.stderr);
     let raw = skopeo_raw(&reference, &plain_flags());
     assert_eq!(packctl::oci::Digest::of(raw.as_bytes()).as_str(), new);
 }

@@ -91,6 +91,16 @@ impl Location {
         {
             return Err(bad("its base path has an empty component"));
         }
+        // Refused here, before any request: a host no registry can have, a base path no
+        // repository can start with.
+        super::check_host(host).map_err(|why| bad(&why))?;
+        if !base.is_empty() {
+            super::check_repository(base).map_err(|why| {
+                bad(&format!(
+                    "its base path `{base}` cannot start a repository: {why}"
+                ))
+            })?;
+        }
         Ok(Location::Registry {
             host: normalize_host(host),
             base: base.to_string(),
@@ -142,12 +152,23 @@ mod tests {
             Err(LocationError::UrlScheme { .. })
         ));
         assert_eq!(
-            Location::parse("https://Registry.Example.com:443/Team").unwrap(),
+            Location::parse("https://Registry.Example.com:443/team").unwrap(),
             Location::Registry {
                 host: "registry.example.com:443".into(),
-                base: "Team".into()
+                base: "team".into()
             }
         );
+        // What no registry can be, refused before any request.
+        for bad in [
+            "host/Team",
+            "host/a_",
+            "local host:1",
+            "host:99999",
+            "-host",
+            "host/a//b",
+        ] {
+            assert!(Location::parse(bad).is_err(), "{bad}");
+        }
         assert!(Location::parse("/x").is_err());
         assert_eq!(pack_repository("", "hello"), "spectro-packs/archive/hello");
         assert_eq!(

@@ -16,7 +16,8 @@ pub use full_ref::{FullRef, check_repository, is_host};
 pub use location::{Location, LocationError};
 pub use manifest::{Descriptor, Index, MAX_MANIFEST_SIZE, Manifest, annotation, media_type};
 pub use name::{
-    PACK_NAMESPACE, is_valid_name, is_valid_tag, normalize_host, pack_repository, suggest_name,
+    PACK_NAMESPACE, check_host, is_valid_name, is_valid_tag, normalize_host, pack_repository,
+    suggest_name,
 };
 pub use reference::{PackRef, ReferenceError, Selector, tag_version, version_selector};
 pub use version::{Strictness, Version, VersionError};

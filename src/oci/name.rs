@@ -63,6 +63,36 @@ pub fn suggest_name(name: &str) -> String {
     out.trim_end_matches(['.', '_', '-']).to_string()
 }
 
+/// Checks a registry host: DNS labels of letters, digits and `-` (or a bracketed IPv6
+/// address), and an optional port; the error names what is wrong.
+pub fn check_host(host: &str) -> Result<(), String> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(']') || host.starts_with('[') => (name, Some(port)),
+        _ => (host, None),
+    };
+    let name_ok = if let Some(inner) = name.strip_prefix('[') {
+        inner
+            .strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        !name.is_empty()
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    if name_ok && port_ok {
+        Ok(())
+    } else {
+        Err(format!("`{host}` is not a registry host"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

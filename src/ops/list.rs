@@ -60,6 +60,14 @@ pub struct PackVersions {
 
 /// Lists packs under the store's pack namespace, or only `name`.
 pub async fn list(store: &Store, name: Option<&str>) -> Result<Vec<PackVersions>, Error> {
+    if let Store::Layout(layout) = store
+        && !layout.root().is_dir()
+    {
+        return Err(crate::content::StoreError::NoStore {
+            location: layout.display().to_string(),
+        }
+        .into());
+    }
     let namespace = store.pack_repository("");
     let namespace = namespace.trim_end_matches('/');
     let repositories = match name {

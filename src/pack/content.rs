@@ -4,7 +4,7 @@
 use super::finding::{Finding, Position};
 use super::{InputLimits, PackFile, VALUES_YAML};
 use crate::oci::is_valid_tag;
-use crate::oci::{check_repository, is_host};
+use crate::oci::{check_host, check_repository, is_host};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -118,34 +118,6 @@ impl fmt::Display for ImageRef {
             write!(f, "@{digest}")?;
         }
         Ok(())
-    }
-}
-
-fn check_host(host: &str) -> Result<(), String> {
-    let (name, port) = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(']') || host.starts_with('[') => (name, Some(port)),
-        _ => (host, None),
-    };
-    let name_ok = if let Some(inner) = name.strip_prefix('[') {
-        inner
-            .strip_suffix(']')
-            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
-    } else {
-        !name.is_empty()
-            && name.split('.').all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-    };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
-    if name_ok && port_ok {
-        Ok(())
-    } else {
-        Err(format!("`{host}` is not a registry host"))
     }
 }
 

@@ -138,14 +138,19 @@ impl Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}[{}]: {}: {}",
-            self.severity,
-            self.rule,
-            self.location(),
-            self.message
-        )?;
+        // A finding about the folder as a whole (`.`) names it in its message already.
+        if self.file == "." && self.line.is_none() {
+            write!(f, "{}[{}]: {}", self.severity, self.rule, self.message)?;
+        } else {
+            write!(
+                f,
+                "{}[{}]: {}: {}",
+                self.severity,
+                self.rule,
+                self.location(),
+                self.message
+            )?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }

@@ -90,6 +90,14 @@ pub(crate) fn shown_key(key: &str) -> String {
     }
 }
 
+/// The key the innermost step of `path` names (empty for an item).
+fn key_name(path: &[Step]) -> &str {
+    match path.last() {
+        Some(Step::Key(key)) => key,
+        _ => "",
+    }
+}
+
 /// Where each value and key of a JSON document starts.
 #[derive(Debug, Default)]
 pub(crate) struct JsonIndex {
@@ -97,6 +105,8 @@ pub(crate) struct JsonIndex {
     /// Keys that appear twice in one object: the path shown and the position of the repeat,
     /// at most [`MAX_REPORTED_DUPLICATES`] of them.
     pub(crate) duplicates: Vec<(String, Position)>,
+    /// Where the first occurrence of each key in `duplicates` is, in the same order.
+    pub(crate) first_occurrences: Vec<Option<Position>>,
     /// Repeated keys beyond those in `duplicates`.
     pub(crate) more_duplicates: usize,
 }
@@ -244,7 +254,10 @@ impl Scanner<'_> {
                     let first = !children.contains_key(key.as_str());
                     self.path.push(Step::Key(key));
                     if !first {
-                        self.duplicate(key_at);
+                        let earlier = children
+                            .get(key_name(&self.path))
+                            .and_then(|id| self.index.nodes[*id].key_at);
+                        self.duplicate(key_at, earlier);
                     }
                     self.whitespace();
                     if self.peek()? != b':' {
@@ -266,8 +279,9 @@ impl Scanner<'_> {
         }
     }
 
-    fn duplicate(&mut self, at: Position) {
+    fn duplicate(&mut self, at: Position, first: Option<Position>) {
         if self.index.duplicates.len() < MAX_REPORTED_DUPLICATES {
+            self.index.first_occurrences.push(first);
             let shown = JsonPath(
                 self.path
                     .iter()

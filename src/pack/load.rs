@@ -771,7 +771,28 @@ fn check_chart(path: &str, node: &Node, limits: &InputLimits, findings: &mut Vec
         .map_err(|e| ChartProblem::Broken(format!("it cannot be read: {e}")))
         .and_then(|file| chart_name(file, limits.max_chart_unpacked_bytes));
     match result {
-        Ok(_) => {}
+        Ok(chart) => {
+            // Helm names an archive NAME-VERSION.tgz; Palette and `helm install` go by
+            // Chart.yaml, so another file name only misleads whoever reads the pack.
+            if let (Some(name), Some(version)) = (chart.name, chart.version) {
+                let expected = format!("{name}-{version}.tgz");
+                let file = path.rsplit('/').next().unwrap_or(path);
+                if file != expected {
+                    findings.push(
+                        Finding::warning(
+                            "chart-file-name",
+                            path,
+                            format!(
+                                "`{path}` holds the chart {name} {version}, which Helm names `{expected}`"
+                            ),
+                        )
+                        .hint(format!(
+                            "rename it to `{expected}` (and its entry in `charts`), or package the chart again with `helm package`"
+                        )),
+                    );
+                }
+            }
+        }
         Err(ChartProblem::Broken(why)) => findings.push(
             Finding::error(
                 "invalid-chart",
@@ -806,7 +827,7 @@ enum ChartProblem {
 ///
 /// The whole gzip stream is read, up to its checksum, so that an archive cut short or damaged
 /// after Chart.yaml is refused here rather than by Helm at install time.
-fn chart_name(file: File, max_unpacked: u64) -> Result<String, ChartProblem> {
+fn chart_name(file: File, max_unpacked: u64) -> Result<ChartHead, ChartProblem> {
     let broken = |why: &str| ChartProblem::Broken(why.to_string());
     let mut magic = [0u8; 2];
     let mut reader = io::BufReader::new(file);
@@ -829,8 +850,32 @@ fn chart_name(file: File, max_unpacked: u64) -> Result<String, ChartProblem> {
     result.map_err(ChartProblem::Broken)
 }
 
-fn scan_chart(unpacked: &mut impl Read) -> Result<String, String> {
+/// What a chart archive says of itself: its folder, and Chart.yaml's name and version.
+struct ChartHead {
+    name: Option<String>,
+    version: Option<String>,
+}
+
+/// Chart.yaml's name and version, when it is YAML that has them as text.
+fn chart_yaml_head(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        name: Option<String>,
+        version: Option<String>,
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return (None, None);
+    };
+    let options = yaml_options(&InputLimits::default());
+    match serde_saphyr::from_str_with_options::<Head>(text, options) {
+        Ok(head) => (head.name, head.version),
+        Err(_) => (None, None),
+    }
+}
+
+fn scan_chart(unpacked: &mut impl Read) -> Result<ChartHead, String> {
     let mut name = None;
+    let mut head = (None, None);
     {
         let mut archive = tar::Archive::new(&mut *unpacked);
         let entries = archive
@@ -847,13 +892,27 @@ fn scan_chart(unpacked: &mut impl Read) -> Result<String, String> {
             let parts: Vec<_> = path.components().collect();
             if parts.len() == 2 && parts[1].as_os_str() == "Chart.yaml" {
                 name = Some(parts[0].as_os_str().to_string_lossy().into_owned());
+                // Chart.yaml is small; a bigger one is not read for its name.
+                let mut entry = entry;
+                let mut bytes = Vec::new();
+                if (&mut entry)
+                    .take(1024 * 1024)
+                    .read_to_end(&mut bytes)
+                    .is_ok()
+                {
+                    head = chart_yaml_head(&bytes);
+                }
             }
         }
     }
     // The tar ends before the gzip stream does; reading on checks the stream's length and
     // checksum.
     io::copy(unpacked, &mut io::sink()).map_err(|e| format!("it is damaged or cut short: {e}"))?;
-    name.ok_or_else(|| "it holds no CHART/Chart.yaml".to_string())
+    name.ok_or_else(|| "it holds no CHART/Chart.yaml".to_string())?;
+    Ok(ChartHead {
+        name: head.0,
+        version: head.1,
+    })
 }
 
 /// A reader that fails once more than `left` bytes have come through it.
@@ -967,8 +1026,39 @@ fn check_overlaps(references: &[Reference], index: &JsonIndex, findings: &mut Ve
     }
 }
 
-/// Warns about charts and manifests in their usual folders that pack.json does not list.
+/// Warns about charts and manifests in their usual folders, and Ansible role folders (a
+/// folder with `tasks/main.yml`), that pack.json does not list.
 fn warn_unlisted(tree: &Tree, references: &[Reference], findings: &mut Vec<Finding>) {
+    warn_unlisted_files(tree, references, findings);
+    let claimed: HashSet<&str> = references.iter().map(|r| r.path.as_str()).collect();
+    let mut warned = HashSet::new();
+    for (path, _) in tree.files_under("") {
+        let Some(role) = path
+            .strip_suffix("/tasks/main.yml")
+            .or_else(|| path.strip_suffix("/tasks/main.yaml"))
+        else {
+            continue;
+        };
+        let listed = claimed.contains(role) || ancestors(role).any(|a| claimed.contains(a));
+        if listed || !warned.insert(role.to_string()) {
+            continue;
+        }
+        findings.push(
+            Finding::warning(
+                "unlisted-file",
+                role.to_string(),
+                format!(
+                    "`{role}` looks like an Ansible role but `ansibleRoles` does not list it; it is carried as plain files"
+                ),
+            )
+            .hint(format!(
+                "add \"{role}\" to `ansibleRoles` in pack.json, or move it elsewhere"
+            )),
+        );
+    }
+}
+
+fn warn_unlisted_files(tree: &Tree, references: &[Reference], findings: &mut Vec<Finding>) {
     let claimed: HashSet<&str> = references.iter().map(|r| r.path.as_str()).collect();
     let roles: HashSet<&str> = references
         .iter()

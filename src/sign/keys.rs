@@ -189,6 +189,12 @@ pub fn load_public_key(path: &Path) -> Result<VerifyingKey, SignError> {
         path: path.to_path_buf(),
         source,
     })?;
+    if text.contains("PRIVATE KEY-----") {
+        return Err(SignError::Key {
+            path: path.to_path_buf(),
+            reason: "it is a private key; verifying takes the public key (cosign.pub)".into(),
+        });
+    }
     VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| SignError::Key {
         path: path.to_path_buf(),
         reason: format!("it is not an ECDSA P-256 `PUBLIC KEY` PEM: {e}"),

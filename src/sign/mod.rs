@@ -84,7 +84,8 @@ pub enum SignError {
     },
     /// No signature verifies with the key.
     #[error(
-        "none of the {count} signature(s) of {reference} verifies with `{key}`{}",
+        "{} of {reference} verifies with `{key}`{}",
+        match count { 1 => "the one signature".to_string(), n => format!("none of the {n} signatures") },
         describe_skipped(skipped)
     )]
     NotVerified {

@@ -48,6 +48,25 @@ impl Run {
         self
     }
 
+    /// Panics unless the run ended with a usage error (exit 2) whose message holds every
+    /// needle.
+    pub fn usage_fails_with(self, needles: &[&str]) -> Self {
+        assert_eq!(
+            self.code,
+            2,
+            "expected a usage error:\n{}",
+            self.transcript()
+        );
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "expected {needle:?} in:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
     /// Panics unless the run succeeded.
     pub fn success(self) -> Self {
         assert_eq!(self.code, 0, "packctl failed:\n{}", self.transcript());

@@ -218,7 +218,7 @@ pub struct KeyGenerateArgs {
     #[arg(long, default_value = "cosign", value_name = "PREFIX")]
     pub output_key_prefix: String,
     /// Replace existing key files
-    #[arg(long)]
+    #[arg(short, long)]
     pub force: bool,
 }
 

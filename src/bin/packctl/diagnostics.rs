@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 /// The exit status for an operation that failed: bad input, a refusal, a registry error.
 pub const EXIT_FAILURE: u8 = 1;
+/// The exit status for a usage error: what the command line says cannot name anything (a
+/// malformed name, reference, tag or server, or no server at all), as clap's own.
+pub const EXIT_USAGE: u8 = 2;
 /// The exit status for a crash inside packctl, which is a bug.
 pub const EXIT_INTERNAL: u8 = 3;
 
@@ -28,8 +31,20 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         (_, Some(e)) => e.findings(),
         _ => &[],
     };
+    // A pulled pack's findings are about someone else's folder: their hints (`pack init`,
+    // edit pack.json) are not for the one who pulls it.
+    let pulled = matches!(
+        error.downcast_ref::<packctl::error::Error>(),
+        Some(packctl::error::Error::PulledInvalid { .. })
+    );
     for finding in findings.iter().filter(|f| f.is_error()) {
-        to_stderr(&render_finding(finding));
+        if pulled {
+            let mut bare = finding.clone();
+            bare.hint = None;
+            to_stderr(&render_finding(&bare));
+        } else {
+            to_stderr(&render_finding(finding));
+        }
     }
     to_stderr(&format!("error: {}", escape(&error.to_string())));
     let mut hint = None;
@@ -42,7 +57,33 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     if let Some(hint) = hint {
         to_stderr(&format!("hint: {}", escape(&hint)));
     }
-    ExitCode::from(EXIT_FAILURE)
+    ExitCode::from(if is_usage(error) {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+/// Whether the error is the command line's fault: nothing was asked of any store yet.
+fn is_usage(error: &anyhow::Error) -> bool {
+    use packctl::content::StoreError;
+    use packctl::error::Error;
+    error.chain().any(|cause| {
+        cause.is::<crate::commands::NoServer>()
+            || cause.is::<packctl::oci::ReferenceError>()
+            || cause.is::<packctl::oci::LocationError>()
+            || matches!(
+                cause.downcast_ref::<Error>(),
+                Some(
+                    Error::Reference(_)
+                        | Error::Store(StoreError::Location(_) | StoreError::InvalidTag { .. })
+                )
+            )
+            || matches!(
+                cause.downcast_ref::<StoreError>(),
+                Some(StoreError::Location(_) | StoreError::InvalidTag { .. })
+            )
+    })
 }
 
 /// Makes a panic end the process with [`EXIT_INTERNAL`] and a request to report it.

@@ -135,6 +135,9 @@ pub fn store(error: &StoreError) -> Option<String> {
         StoreError::Damaged { location, .. } if location.starts_with("oci-archive:") => Some(
             "the file was altered or damaged on its way, and nothing was pushed; export it again, and compare its `sha256sum` on both sides".into(),
         ),
+        StoreError::NoStore { location } => Some(format!(
+            "check the path; `packctl pack push DIR -r {location}` makes the store"
+        )),
         StoreError::BadArchive { reason, .. } if reason.contains("no repository") => Some(
             "give the repository its tags belong to with `--repository REPOSITORY`".into(),
         ),
@@ -257,8 +260,9 @@ fn registry_error(status: u16, errors: &[RegistryErrorEntry], registry: &str) ->
 /// How to fix a pack folder's error.
 pub fn pack(error: &PackError) -> Option<String> {
     match error {
+        // Every error was printed above it; validate adds the warnings.
         PackError::Invalid { dir, .. } => Some(format!(
-            "run `packctl pack validate {}` to see every finding",
+            "fix the errors above and run the command again; `packctl pack validate {}` also lists the warnings",
             dir.display()
         )),
         PackError::WouldOverwrite { .. } => {

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     diagnostics::install_panic_hook();
+    check_output_variable();
     let cli = cli::Cli::parse();
     install_tracing(&cli.global);
     commands::set_registry_config(cli.global.registry_config.clone());
@@ -20,6 +21,22 @@ fn main() -> ExitCode {
     match commands::run(cli.command, printer) {
         Ok(code) => code,
         Err(error) => diagnostics::report(&error),
+    }
+}
+
+/// Refuses a `PACKCTL_OUTPUT` that is neither `text` nor `json` as a usage error that names
+/// the variable (clap's own message names only `--output`).
+fn check_output_variable() {
+    let name = packctl::env::EnvVars::PACKCTL_OUTPUT;
+    let Some(value) = std::env::var_os(name) else {
+        return;
+    };
+    let value = value.to_string_lossy();
+    if !value.is_empty() && !matches!(value.as_ref(), "text" | "json") {
+        cli::usage_error(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{name} is `{value}`; it is `text` or `json`"),
+        );
     }
 }
 

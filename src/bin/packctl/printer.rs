@@ -76,13 +76,19 @@ impl Printer {
 
     /// Progress bars when stderr is a terminal, a line per blob with `-v`, else silence.
     pub fn reporter(&self) -> packctl::progress::SharedReporter {
+        self.reporter_saying("sent")
+    }
+
+    /// [`Printer::reporter`], whose `-v` lines say `done` of a blob that moved (`received` for
+    /// a pull, `written` for a build into a folder).
+    pub fn reporter_saying(&self, done: &'static str) -> packctl::progress::SharedReporter {
         use std::io::IsTerminal;
         if self.quiet {
             std::sync::Arc::new(packctl::progress::Silent)
         } else if !self.no_progress && io::stderr().is_terminal() {
             std::sync::Arc::new(crate::progress::Bars::new())
         } else if self.verbose > 0 {
-            std::sync::Arc::new(crate::progress::Lines::new())
+            std::sync::Arc::new(crate::progress::Lines::new(done))
         } else {
             std::sync::Arc::new(packctl::progress::Silent)
         }
@@ -93,9 +99,31 @@ impl Printer {
     }
 }
 
-/// Writes one line to stderr; a stderr nobody reads is no reason to fail.
+/// Writes one line to stderr; a stderr nobody reads is no reason to fail. A leading
+/// `error` or `warning` is coloured as clap colours it, on a terminal without `NO_COLOR`.
 pub fn to_stderr(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    let _ = writeln!(io::stderr().lock(), "{}", paint(line, *COLOUR));
+}
+
+/// Whether stderr takes colours: a terminal, and `NO_COLOR` unset or empty (no-color.org).
+static COLOUR: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    use std::io::IsTerminal;
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+});
+
+/// `line` with its leading `error`/`warning` (before `:` or `[rule]:`) in bold red/yellow.
+fn paint(line: &str, colour: bool) -> Cow<'_, str> {
+    if !colour {
+        return Cow::Borrowed(line);
+    }
+    for (word, code) in [("error", "1;31"), ("warning", "1;33")] {
+        if let Some(rest) = line.strip_prefix(word)
+            && (rest.starts_with(':') || rest.starts_with('['))
+        {
+            return Cow::Owned(format!("\x1b[{code}m{word}\x1b[0m{rest}"));
+        }
+    }
+    Cow::Borrowed(line)
 }
 
 /// Set once a write to stdout found its reader gone; later output is dropped.
@@ -213,6 +241,18 @@ mod tests {
             escape("a\u{1b}[2Jb\nc\td\u{9b}e\u{7f}\u{202e}"),
             "a\\u{1b}[2Jb\\nc\\td\\u{9b}e\\u{7f}\\u{202e}"
         );
+    }
+
+    #[test]
+    fn only_a_leading_error_or_warning_is_painted() {
+        assert_eq!(paint("error: x", true), "\x1b[1;31merror\x1b[0m: x");
+        assert_eq!(
+            paint("warning[rule]: x", true),
+            "\x1b[1;33mwarning\x1b[0m[rule]: x"
+        );
+        assert_eq!(paint("error: x", false), "error: x");
+        assert_eq!(paint("errors: x", true), "errors: x");
+        assert_eq!(paint("pushed x", true), "pushed x");
     }
 
     #[test]

@@ -144,12 +144,15 @@ impl Reporter for Bars {
 /// One line per blob on stderr, for `-v` when no bars are drawn.
 pub struct Lines {
     blobs: Mutex<Vec<(String, u64)>>,
+    /// What a blob that moved is: `sent`, `received`, `written`.
+    done: &'static str,
 }
 
 impl Lines {
-    pub fn new() -> Self {
+    pub fn new(done: &'static str) -> Self {
         Lines {
             blobs: Mutex::new(Vec::new()),
+            done,
         }
     }
 }
@@ -171,7 +174,11 @@ impl Reporter for Lines {
     fn blob_finished(&self, id: usize, transferred: bool) {
         let blobs = self.blobs.lock().expect("not poisoned");
         if let Some((label, size)) = blobs.get(id) {
-            let what = if transferred { "sent" } else { "already there" };
+            let what = if transferred {
+                self.done
+            } else {
+                "already there"
+            };
             to_stderr(&format!(
                 "  {label} ({}): {what}",
                 crate::commands::human_bytes(*size)

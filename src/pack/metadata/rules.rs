@@ -77,6 +77,22 @@ pub(crate) struct MetadataRead {
 
 /// Reads pack.json text into [`PackMetadata`], adding a finding for every problem.
 pub(crate) fn read(text: &str, findings: &mut Vec<Finding>) -> MetadataRead {
+    // Go's JSON reader (Palette's) refuses the mark; the rest is checked without it. The
+    // mark is one character at the start of line 1, so positions after it stay right.
+    if let Some(rest) = text.strip_prefix('\u{feff}') {
+        findings.push(
+            Finding::error(
+                "json-bom",
+                PACK_JSON,
+                "pack.json starts with a UTF-8 byte-order mark (EF BB BF), which Palette's JSON reader refuses",
+            )
+            .at(Some(Position { line: 1, column: 1 }))
+            .hint("save pack.json as UTF-8 without a BOM (in VS Code: the encoding in the status bar, \"UTF-8\")"),
+        );
+        let mut read = read(rest, findings);
+        read.metadata = None;
+        return read;
+    }
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -101,12 +117,16 @@ pub(crate) fn read(text: &str, findings: &mut Vec<Finding>) -> MetadataRead {
         index: &index,
         findings,
     };
-    for (path, at) in &index.duplicates {
+    for (i, (path, at)) in index.duplicates.iter().enumerate() {
+        let first = match index.first_occurrences.get(i).copied().flatten() {
+            Some(p) => format!(" (first at line {}, column {})", p.line, p.column),
+            None => String::new(),
+        };
         reader.findings.push(
             Finding::error(
                 "duplicate-key",
                 PACK_JSON,
-                format!("`{path}` is given twice; JSON readers disagree on which one wins"),
+                format!("`{path}` is given twice{first}; JSON readers disagree on which one wins"),
             )
             .field(path.clone())
             .at(Some(*at))

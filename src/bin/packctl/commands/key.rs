@@ -86,7 +86,8 @@ pub fn generate(args: KeyGenerateArgs, printer: Printer) -> anyhow::Result<ExitC
     if let Err(e) = write_key(
         &public,
         &keys::public_key_pem(key.verifying_key()),
-        0o600,
+        // As cosign writes it: anyone may read a public key.
+        0o644,
         args.force,
     ) {
         let _ = std::fs::remove_file(&private);
@@ -94,7 +95,7 @@ pub fn generate(args: KeyGenerateArgs, printer: Printer) -> anyhow::Result<ExitC
     }
     printer.status(format_args!("Private key written to {}", private.display()));
     printer.status(format_args!(
-        "Public key written to {} (both mode 0600)",
+        "Public key written to {} (the private key mode 0600, the public 0644)",
         public.display()
     ));
     if printer.is_json() {

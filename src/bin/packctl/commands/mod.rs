@@ -354,3 +354,22 @@ pub fn spectro_compat() -> anyhow::Result<bool> {
         Err(_) => Ok(Settings::load()?.spectro_compat),
     }
 }
+
+/// `REFERENCE@DIGEST`, or the reference alone when it names the digest already (a pull or a
+/// verify by digest).
+pub fn pinned(reference: &str, digest: &packctl::oci::Digest) -> String {
+    if reference.ends_with(&format!("@{digest}")) {
+        reference.to_string()
+    } else {
+        format!("{reference}@{digest}")
+    }
+}
+
+/// `1 blob`, `6 blobs`: a count and its noun, in the one vocabulary of every command.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

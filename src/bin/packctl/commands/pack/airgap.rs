@@ -55,10 +55,10 @@ pub fn images(args: ImagesArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     ))?;
     let failed = infos.iter().filter(|i| i.error.is_some()).count();
     printer.status(format_args!(
-        "{}: {} image(s), {} chart(s)",
+        "{}: {}, {}",
         content.reference,
-        content.images.len(),
-        content.charts.len()
+        crate::commands::count(content.images.len(), "image"),
+        crate::commands::count(content.charts.len(), "chart")
     ));
     if printer.is_json() {
         printer.json(&infos)?;
@@ -108,7 +108,8 @@ pub fn report_images(printer: &Printer, mirrored: &[Mirrored]) -> usize {
     }
     if !mirrored.is_empty() {
         printer.status(format_args!(
-            "images: {copied} copied, {unchanged} unchanged, {skipped} skipped, {failed} failed ({blobs} blobs, {} sent, {present} already there)",
+            "images: {copied} copied, {unchanged} unchanged, {skipped} skipped, {failed} failed ({}, {} sent, {present} already there)",
+            crate::commands::count(blobs, "blob"),
             human_bytes(bytes)
         ));
     }
@@ -192,9 +193,9 @@ pub fn export(args: ExportArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         printer.status(format_args!("skipped {skipped}"));
     }
     printer.status(format_args!(
-        "exported {} entries ({} blobs, {}) to {}",
-        exported.entries.len(),
-        exported.blobs,
+        "exported {} ({}, {}) to {}",
+        crate::commands::count(exported.entries.len(), "entry").replace("entrys", "entries"),
+        crate::commands::count(exported.blobs, "blob"),
         human_bytes(exported.bytes),
         exported.file.display()
     ));
@@ -231,7 +232,10 @@ pub fn import(args: ImportArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     };
     let imported = block_on(ops::import(&args.file, &to, &options, &printer.reporter()))??;
     for v in &imported.verified {
-        printer.status(format_args!("verified {}@{}", v.reference, v.digest));
+        printer.status(format_args!(
+            "verified {}",
+            crate::commands::pinned(&v.reference, &v.digest)
+        ));
     }
     super::copy::report_copied(&printer, &imported.packs);
     let failed = report_images(&printer, &imported.images);
@@ -239,11 +243,7 @@ pub fn import(args: ImportArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         printer.json(&imported)?;
     } else {
         for c in &imported.packs {
-            if c.to.ends_with(c.digest.as_str()) {
-                printer.data(&c.to)?;
-            } else {
-                printer.data(format_args!("{}@{}", c.to, c.digest))?;
-            }
+            printer.data(crate::commands::pinned(&c.to, &c.digest))?;
         }
         for m in imported.images.iter().filter(|m| m.digest.is_some()) {
             printer.data(format_args!("{}", m.target))?;

@@ -17,8 +17,26 @@ pub fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         Some(""),
         &args.dir,
         &options,
-        &printer.reporter(),
+        &printer.reporter_saying("written"),
     ))??;
-    super::push::report(&printer, &outcome, "built")?;
+    if printer.is_json() {
+        // A layout folder has no repository, and nothing was pushed: the folder, and `built`.
+        let mut value = serde_json::to_value(&outcome)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("repository");
+            fields.insert(
+                "layout".into(),
+                args.oci_layout.display().to_string().into(),
+            );
+            if fields.get("status").and_then(|s| s.as_str()) == Some("pushed") {
+                fields.insert("status".into(), "built".into());
+            }
+        }
+        super::push::left_out(&printer, &outcome.ignored);
+        crate::commands::print_warnings(&printer, &outcome.warnings);
+        printer.json(&value)?;
+    } else {
+        super::push::report(&printer, &outcome, "built")?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -53,11 +53,7 @@ pub fn run(args: CopyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     } else {
         for c in &copied {
             // A referrer is copied by digest: its reference names it already.
-            if c.to.ends_with(c.digest.as_str()) {
-                printer.data(&c.to)?;
-            } else {
-                printer.data(format_args!("{}@{}", c.to, c.digest))?;
-            }
+            printer.data(crate::commands::pinned(&c.to, &c.digest))?;
         }
         for m in images.iter().filter(|m| m.digest.is_some()) {
             printer.data(&m.target)?;
@@ -85,10 +81,10 @@ pub fn report_copied(printer: &Printer, copied: &[packctl::ops::Copied]) {
             n => format!(", {n} mounted"),
         };
         printer.status(format_args!(
-            "{how} {} -> {} ({} blob(s), {} sent, {} already there{mounted})",
+            "{how} {} -> {} ({}, {} sent, {} already there{mounted})",
             c.from,
             c.to,
-            c.blobs.transferred,
+            crate::commands::count(c.blobs.transferred, "blob"),
             human_bytes(c.blobs.bytes),
             c.blobs.present
         ));

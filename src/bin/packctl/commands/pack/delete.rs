@@ -26,7 +26,10 @@ pub fn run(args: DeleteArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     if printer.is_json() {
         printer.json(&deleted)?;
     } else {
-        printer.data(format_args!("{}@{}", deleted.reference, deleted.digest))?;
+        printer.data(format_args!(
+            "{}",
+            crate::commands::pinned(&deleted.reference, &deleted.digest)
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -67,7 +67,7 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         &located,
         &target,
         &options,
-        &printer.reporter(),
+        &printer.reporter_saying("received"),
     ))??;
     print_warnings(&printer, &outcome.warnings);
     if let Some(path) = &args.verify_key {
@@ -81,30 +81,28 @@ pub fn run(args: PullArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         _ => outcome.reference.clone(),
     };
     printer.status(format_args!(
-        "pulled {what} into {} ({} encoding, {} blob{}, {} fetched, {} written)",
+        "pulled {what} into {} ({} encoding, {}, {} fetched, {} written)",
         outcome.path.display(),
         serde_json::to_value(outcome.encoding)?
             .as_str()
             .unwrap_or("?"),
-        outcome.blobs.transferred,
-        if outcome.blobs.transferred == 1 {
-            ""
-        } else {
-            "s"
-        },
+        crate::commands::count(outcome.blobs.transferred, "blob"),
         human_bytes(outcome.blobs.bytes),
         human_bytes(outcome.written)
     ));
     if outcome.skipped_layers > 0 {
         printer.status(format_args!(
-            "warning: {} layer(s) without a title were not written",
-            outcome.skipped_layers
+            "warning: {} without a title not written",
+            crate::commands::count(outcome.skipped_layers, "layer")
         ));
     }
     if printer.is_json() {
         printer.json(&outcome)?;
     } else {
-        printer.data(format_args!("{}@{}", outcome.reference, outcome.digest))?;
+        printer.data(format_args!(
+            "{}",
+            crate::commands::pinned(&outcome.reference, &outcome.digest)
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

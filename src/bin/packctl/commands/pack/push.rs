@@ -67,9 +67,8 @@ pub fn report(printer: &Printer, outcome: &PushOutcome, verb: &str) -> anyhow::R
     print_warnings(printer, &outcome.warnings);
     let blobs = &outcome.blobs;
     let sent = format!(
-        "{} blob{} sent ({}), {} already there",
-        blobs.transferred,
-        if blobs.transferred == 1 { "" } else { "s" },
+        "{}, {} sent, {} already there",
+        crate::commands::count(blobs.transferred, "blob"),
         human_bytes(blobs.bytes),
         blobs.present
     );
@@ -88,7 +87,10 @@ pub fn report(printer: &Printer, outcome: &PushOutcome, verb: &str) -> anyhow::R
     if printer.is_json() {
         printer.json(outcome)?;
     } else {
-        printer.data(format_args!("{}@{}", outcome.reference, outcome.digest))?;
+        printer.data(format_args!(
+            "{}",
+            crate::commands::pinned(&outcome.reference, &outcome.digest)
+        ))?;
     }
     Ok(())
 }

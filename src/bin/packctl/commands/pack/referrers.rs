@@ -20,11 +20,10 @@ pub fn attach(args: AttachArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         created,
     ))??;
     printer.status(format_args!(
-        "attached {} ({}) to {}@{}",
+        "attached {} ({}) to {}",
         attached.files.join(", "),
         attached.artifact_type,
-        attached.subject,
-        attached.subject_digest
+        crate::commands::pinned(&attached.subject, &attached.subject_digest)
     ));
     if printer.is_json() {
         printer.json(&attached)?;

@@ -25,8 +25,8 @@ pub fn sign(args: SignArgs, printer: Printer) -> anyhow::Result<ExitCode> {
 pub fn report_signed(printer: &Printer, signed: &sign::Signed) -> anyhow::Result<()> {
     if signed.added {
         printer.status(format_args!(
-            "signed {}@{}",
-            signed.reference, signed.digest
+            "signed {}",
+            crate::commands::pinned(&signed.reference, &signed.digest)
         ));
     } else {
         printer.status(format_args!(
@@ -61,16 +61,18 @@ pub fn verify(args: VerifyArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     }
     let formats: Vec<String> = verified.formats.iter().map(|f| f.to_string()).collect();
     printer.status(format_args!(
-        "verified {}@{}: {} signature(s) by {name} ({})",
-        verified.reference,
-        verified.digest,
-        verified.signatures,
+        "verified {}: {} by {name} ({})",
+        crate::commands::pinned(&verified.reference, &verified.digest),
+        crate::commands::count(verified.signatures, "signature"),
         formats.join(" and ")
     ));
     if printer.is_json() {
         printer.json(&verified)?;
     } else {
-        printer.data(format_args!("{}@{}", verified.reference, verified.digest))?;
+        printer.data(format_args!(
+            "{}",
+            crate::commands::pinned(&verified.reference, &verified.digest)
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,10 @@ pub fn add(args: TagAddArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     if printer.is_json() {
         printer.json(&tagged)?;
     } else {
-        printer.data(format_args!("{}@{}", tagged.reference, tagged.digest))?;
+        printer.data(format_args!(
+            "{}",
+            crate::commands::pinned(&tagged.reference, &tagged.digest)
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

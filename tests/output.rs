@@ -1,0 +1,239 @@
+//! The output contract: exit 2 for what the command line cannot mean, each result printed
+//! once, one vocabulary, colours only on a terminal.
+
+mod common;
+
+use common::{Sandbox, sample};
+use std::process::Command;
+
+/// Runs packctl in a pseudo-terminal of `columns` columns (util-linux `script`), with the
+/// sandbox's environment and `extra` variables; returns everything the terminal showed.
+fn in_terminal(sandbox: &Sandbox, args: &[&str], columns: u16, extra: &[(&str, &str)]) -> String {
+    let binary = env!("CARGO_BIN_EXE_packctl");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let line = format!("stty cols {columns} rows 50; {binary} {}", quoted.join(" "));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(sandbox.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sandbox.path().join("home"))
+        .env("TERM", "xterm");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script runs (util-linux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn what_cannot_name_anything_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["pack", "ls"], "no registry server given"),
+        (
+            vec!["pack", "inspect", "My Addon", "-r", &store],
+            "is not a pack name",
+        ),
+        (
+            vec!["pack", "inspect", "a:1.0.0:extra", "-r", &store],
+            "neither a version nor a tag",
+        ),
+        (vec!["pack", "ls", "-r", "oci:"], "needs a folder"),
+        (
+            vec!["pack", "tag", "add", "a:1.0.0", "bad!tag", "-r", &store],
+            "not a valid OCI tag",
+        ),
+        (
+            vec!["pack", "ls", "-r", "host/Bad_Path"],
+            "cannot start a repository",
+        ),
+        (
+            vec!["pack", "ls", "-r", "local host:1"],
+            "is not a registry host",
+        ),
+    ];
+    for (args, needle) in cases {
+        let run = sandbox.run(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.transcript());
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+    // The variable is named, not only --output.
+    let mut cmd = sandbox.command();
+    let out = cmd
+        .args(["pack", "ls", "-r", &store])
+        .env("PACKCTL_OUTPUT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PACKCTL_OUTPUT is `xml`"));
+    // A store that does not exist is an error of its own (exit 1), not an empty list.
+    let missing = format!("oci:{}", sandbox.path().join("missing").display());
+    sandbox
+        .run(["pack", "ls", "-r", &missing])
+        .fails_with(&["does not exist"]);
+}
+
+#[test]
+fn a_result_names_its_digest_once_and_says_what_moved() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let dir = sample("hello-chart").display().to_string();
+    let pushed = sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    assert!(
+        pushed
+            .stderr
+            .contains("6 blobs, 2.2 KiB sent, 0 already there"),
+        "{}",
+        pushed.stderr
+    );
+    let digest = pushed.stdout.trim().rsplit_once('@').unwrap().1.to_string();
+    let by_digest = format!("hello-chart@{digest}");
+    let target = sandbox.path().join("pulled").display().to_string();
+    let pulled = sandbox
+        .run(["-v", "pack", "pull", &by_digest, &target, "-r", &store])
+        .success();
+    assert_eq!(
+        pulled.stdout.matches(&digest).count(),
+        1,
+        "{}",
+        pulled.stdout
+    );
+    assert!(!pulled.stderr.contains(&format!("{digest}@{digest}")));
+    assert!(pulled.stderr.contains(": received"), "{}", pulled.stderr);
+    assert!(!pulled.stderr.contains(": sent"), "{}", pulled.stderr);
+    // A build says what it wrote, and has no repository.
+    let layout = sandbox.path().join("layout").display().to_string();
+    let built = sandbox
+        .run([
+            "pack",
+            "build",
+            &dir,
+            "--oci-layout",
+            &layout,
+            "--output",
+            "json",
+        ])
+        .success();
+    let json: serde_json::Value = serde_json::from_str(&built.stdout).unwrap();
+    assert_eq!(json["status"], "built", "{json}");
+    assert_eq!(json["layout"], layout.as_str());
+    assert!(json.get("repository").is_none(), "{json}");
+    let built = sandbox
+        .run(["-v", "pack", "build", &dir, "--oci-layout", &layout, "-f"])
+        .success();
+    assert!(!built.stderr.contains("blob(s)"), "{}", built.stderr);
+}
+
+#[test]
+fn errors_are_coloured_on_a_terminal_only() {
+    let sandbox = Sandbox::new();
+    let missing = format!("oci:{}", sandbox.path().join("missing").display());
+    let args = ["pack", "ls", "-r", missing.as_str()];
+    let shown = in_terminal(&sandbox, &args, 80, &[]);
+    assert!(
+        shown.contains("\x1b[1;31merror\x1b[0m: the store"),
+        "{shown:?}"
+    );
+    let plain = in_terminal(&sandbox, &args, 80, &[("NO_COLOR", "1")]);
+    assert!(plain.contains("error: the store"), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    // Not a terminal: plain, whatever NO_COLOR says.
+    let mut cmd = sandbox.command();
+    cmd.env_remove("NO_COLOR").args(args);
+    let piped = cmd.output().unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains('\x1b'));
+}
+
+#[test]
+fn keys_take_dash_f_and_a_private_key_is_named_as_such() {
+    let sandbox = Sandbox::new();
+    let prefix = sandbox.path().join("cosign").display().to_string();
+    let generate = |extra: &[&str]| {
+        let mut cmd = sandbox.command();
+        cmd.args(["key", "generate", "--output-key-prefix", &prefix])
+            .args(extra)
+            .env("COSIGN_PASSWORD", "pw");
+        cmd.output().unwrap()
+    };
+    assert!(generate(&[]).status.success());
+    assert_eq!(
+        generate(&[]).status.code(),
+        Some(1),
+        "an existing key stays"
+    );
+    assert!(generate(&["-f"]).status.success());
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let dir = sample("hello-chart").display().to_string();
+    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    sandbox
+        .run([
+            "pack",
+            "verify",
+            "hello-chart:0.1.0",
+            "--key",
+            &format!("{prefix}.key"),
+            "-r",
+            &store,
+        ])
+        .fails_with(&["it is a private key", "cosign.pub"]);
+}
+
+#[test]
+fn validation_messages_say_what_a_reader_needs() {
+    let sandbox = Sandbox::new();
+    let pack = sandbox.copy(&sample("hello-chart"), "pack");
+    let pack_arg = pack.display().to_string();
+    let original = std::fs::read(pack.join("pack.json")).unwrap();
+    // A byte-order mark is named as such, not as bad JSON.
+    let mut with_bom = b"\xef\xbb\xbf".to_vec();
+    with_bom.extend_from_slice(&original);
+    std::fs::write(pack.join("pack.json"), &with_bom).unwrap();
+    let run = sandbox.run(["pack", "validate", &pack_arg]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("error[json-bom]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("json-syntax"), "{}", run.stdout);
+    // A push of an invalid pack prints its errors and does not send the user to validate
+    // for them.
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let pushed = sandbox
+        .run(["pack", "push", &pack_arg, "-r", &store])
+        .fails_with(&["error[json-bom]", "fix the errors above"]);
+    assert!(
+        !pushed.stderr.contains("to see every finding"),
+        "{}",
+        pushed.stderr
+    );
+    std::fs::write(pack.join("pack.json"), &original).unwrap();
+
+    // A chart archive named unlike its chart, and a role folder pack.json does not list.
+    std::fs::copy(
+        pack.join("charts/hello-0.1.0.tgz"),
+        pack.join("charts/latest.tgz"),
+    )
+    .unwrap();
+    std::fs::remove_file(pack.join("charts/hello-0.1.0.tgz")).unwrap();
+    common::edit_pack_json(&pack, |v| {
+        v["charts"] = serde_json::json!(["charts/latest.tgz"])
+    });
+    std::fs::create_dir_all(pack.join("roles/web/tasks")).unwrap();
+    std::fs::write(pack.join("roles/web/tasks/main.yml"), "- debug: msg=hi\n").unwrap();
+    let run = sandbox.run(["pack", "validate", &pack_arg]).success();
+    assert!(
+        run.stdout.contains("warning[chart-file-name]") && run.stdout.contains("hello-0.1.0.tgz"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("`roles/web` looks like an Ansible role but `ansibleRoles` does not list it"),
+        "{}",
+        run.stdout
+    );
+    common::edit_pack_json(&pack, |v| {
+        v["ansibleRoles"] = serde_json::json!(["roles/web"])
+    });
+    let run = sandbox.run(["pack", "validate", &pack_arg]).success();
+    assert!(!run.stdout.contains("Ansible role but"), "{}", run.stdout);
+}
