@@ -26,6 +26,36 @@ fn in_terminal(sandbox: &Sandbox, args: &[&str], columns: u16, extra: &[(&str, &
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// [`in_terminal`] at 80 columns, with `input` typed at the terminal.
+fn in_terminal_with_input(sandbox: &Sandbox, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let binary = env!("CARGO_BIN_EXE_packctl");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let line = format!("stty cols 80 rows 50; {binary} {}", quoted.join(" "));
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(sandbox.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sandbox.path().join("home"))
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs (util-linux)");
+    // The prompt comes after the store is read: give it the time to appear.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn what_cannot_name_anything_is_a_usage_error() {
     let sandbox = Sandbox::new();
@@ -236,4 +266,141 @@ fn validation_messages_say_what_a_reader_needs() {
     });
     let run = sandbox.run(["pack", "validate", &pack_arg]).success();
     assert!(!run.stdout.contains("Ansible role but"), "{}", run.stdout);
+}
+
+#[test]
+fn deletes_ask_on_a_terminal_and_say_what_goes() {
+    let sandbox = Sandbox::new();
+    let store_dir = sandbox.path().join("s");
+    let store = format!("oci:{}", store_dir.display());
+    let dir = sample("hello-chart").display().to_string();
+    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    sandbox
+        .run([
+            "pack",
+            "tag",
+            "add",
+            "hello-chart:0.1.0",
+            "stable",
+            "-r",
+            &store,
+        ])
+        .success();
+    // No version: the hint does not offer NAME as a way out.
+    let run = sandbox
+        .run(["pack", "delete", "hello-chart", "-r", &store])
+        .usage_fails_with(&["names no version", "pack ls -n NAME"]);
+    assert!(
+        !run.stderr.contains("write NAME, NAME:VERSION"),
+        "{}",
+        run.stderr
+    );
+    // A dry run says what would go, and nothing goes.
+    let dry = sandbox
+        .run([
+            "pack",
+            "delete",
+            "hello-chart:0.1.0",
+            "--dry-run",
+            "-r",
+            &store,
+            "--output",
+            "json",
+        ])
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["tags"], serde_json::json!(["0.1.0", "stable"]));
+    sandbox
+        .run(["pack", "inspect", "hello-chart:0.1.0", "-r", &store])
+        .success();
+    // A terminal is asked; "n" keeps the version.
+    let shown = in_terminal_with_input(
+        &sandbox,
+        &["pack", "delete", "hello-chart:0.1.0", "-r", &store],
+        "n\n",
+    );
+    assert!(
+        shown.contains("Delete ") && shown.contains("[y/N]"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("not deleted"), "{shown:?}");
+    sandbox
+        .run(["pack", "inspect", "hello-chart:0.1.0", "-r", &store])
+        .success();
+    // The last tag of a version says the version goes with it; another tag keeps it.
+    let kept = sandbox
+        .run([
+            "pack",
+            "tag",
+            "delete",
+            "hello-chart:stable",
+            "-y",
+            "-r",
+            &store,
+        ])
+        .success();
+    assert!(kept.stderr.contains("deleted tag"), "{}", kept.stderr);
+    assert!(!kept.stderr.contains("last tag"), "{}", kept.stderr);
+    let last = sandbox
+        .run([
+            "pack",
+            "tag",
+            "delete",
+            "hello-chart:0.1.0",
+            "--dry-run",
+            "-r",
+            &store,
+        ])
+        .success();
+    assert!(last.stderr.contains("is the last tag"), "{}", last.stderr);
+    // Scripts are not asked.
+    sandbox
+        .run(["pack", "delete", "hello-chart:0.1.0", "-r", &store])
+        .success();
+    sandbox
+        .run(["pack", "inspect", "hello-chart:0.1.0", "-r", &store])
+        .fails_with(&["does not exist"]);
+}
+
+#[test]
+fn signing_resolves_first_and_a_forced_push_over_a_signature_warns() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let prefix = sandbox.path().join("cosign").display().to_string();
+    let mut generate = sandbox.command();
+    generate
+        .args(["key", "generate", "--output-key-prefix", &prefix])
+        .env("COSIGN_PASSWORD", "pw");
+    assert!(generate.output().unwrap().status.success());
+    let key = format!("{prefix}.key");
+    // No password is available: a reference that names nothing fails on the reference.
+    sandbox
+        .run(["pack", "sign", "nothing:1.0.0", "--key", &key, "-r", &store])
+        .fails_with(&["nothing"]);
+    let pack = sandbox.copy(&sample("hello-chart"), "pack");
+    let pack_arg = pack.display().to_string();
+    sandbox
+        .run(["pack", "push", &pack_arg, "-r", &store])
+        .success();
+    let mut sign = sandbox.command();
+    sign.args(["pack", "sign", "hello-chart", "--key", &key, "-r", &store])
+        .env("COSIGN_PASSWORD", "pw");
+    let signed = sign.output().unwrap();
+    let stderr = String::from_utf8_lossy(&signed.stderr);
+    assert!(signed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("signing its highest") && stderr.contains(":0.1.0"),
+        "{stderr}"
+    );
+    // Another pack under the same version, forced: the old signatures cover the old one.
+    std::fs::write(pack.join("README.md"), "changed\n").unwrap();
+    let forced = sandbox
+        .run(["pack", "push", &pack_arg, "-r", &store, "-f"])
+        .success();
+    assert!(
+        forced.stderr.contains("was signed") && forced.stderr.contains("sign "),
+        "{}",
+        forced.stderr
+    );
 }

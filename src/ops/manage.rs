@@ -105,6 +105,13 @@ pub struct Deleted {
     pub digest: Digest,
     /// Every tag that pointed at it, now gone.
     pub tags: Vec<String>,
+    /// Its cosign signature tags (`sha256-….sig`, `.att`, `.sbom`) that went with it.
+    pub signatures: Vec<String>,
+    /// The referrers (cosign 3 bundles, SBOMs, and theirs) that went with it.
+    pub referrers: Vec<Digest>,
+    /// Nothing was deleted: this is what a delete would remove ([`plan_delete`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// The cosign tags that belong to a manifest: `sha256-<hex>.sig`, `.att`, `.sbom`.
@@ -117,8 +124,8 @@ pub fn signature_tags(digest: &Digest) -> [String; 3] {
     ]
 }
 
-/// Deletes the manifest `located` names, with every tag on it and its cosign signatures.
-pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> {
+/// What deleting the manifest `located` names would remove, touching nothing.
+pub async fn plan_delete(store: &Store, located: &Located) -> Result<Deleted, Error> {
     let resolved = resolve(store, located).await?;
     let digest = resolved.descriptor.digest.clone();
     let repository = &resolved.repository;
@@ -135,17 +142,38 @@ pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> 
             tags.push(tag);
         }
     }
-    // Its referrers (cosign 3 bundles, SBOMs, their signatures) are listed while it still
-    // exists, then go with it, each with its referrers tag schema index.
+    // Its referrers (cosign 3 bundles, SBOMs, their signatures), listed while it exists.
     let tree = super::referrer_tree(store, repository, &digest, None).await?;
-    let mut subjects = vec![digest.clone()];
+    let mut referrers = Vec::new();
     let mut stack: Vec<&super::Referrer> = tree.iter().collect();
     while let Some(r) = stack.pop() {
-        subjects.push(r.digest.clone());
+        referrers.push(r.digest.clone());
         stack.extend(r.referrers.iter());
     }
+    let mut signatures = Vec::new();
+    for tag in signature_tags(&digest) {
+        if store.resolve(repository, &tag).await?.is_some() {
+            signatures.push(tag);
+        }
+    }
+    Ok(Deleted {
+        reference: resolved.reference,
+        digest,
+        tags,
+        signatures,
+        referrers,
+        dry_run: true,
+    })
+}
+
+/// Deletes the manifest `located` names, with every tag on it, its cosign signatures and
+/// its referrers.
+pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> {
+    let mut plan = plan_delete(store, located).await?;
+    let repository = &located.repository;
+    let digest = plan.digest.clone();
     store.delete_manifest(repository, &digest).await?;
-    for subject in &subjects {
+    for subject in std::iter::once(&digest).chain(&plan.referrers) {
         if subject != &digest {
             match store.delete_manifest(repository, subject).await {
                 Ok(()) | Err(StoreError::NotFound { .. }) => {}
@@ -160,14 +188,14 @@ pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> 
         }
     }
     // Signatures of a manifest that is gone would only mislead.
-    for tag in signature_tags(&digest) {
-        if let Some(signature) = store.resolve(repository, &tag).await? {
-            store.delete_manifest(repository, &signature.digest).await?;
+    for tag in &plan.signatures {
+        if let Some(signature) = store.resolve(repository, tag).await? {
+            match store.delete_manifest(repository, &signature.digest).await {
+                Ok(()) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
-    Ok(Deleted {
-        reference: resolved.reference,
-        digest,
-        tags,
-    })
+    plan.dry_run = false;
+    Ok(plan)
 }

@@ -353,13 +353,28 @@ pub struct TagDeleteArgs {
     /// NAME:TAG, or a full reference with a tag
     pub reference: String,
     #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// Asking before a deletion.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Delete without asking (a terminal is asked; a script is not)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Say what would be deleted, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// NAME:VERSION, NAME@sha256:… or a full reference
     pub reference: String,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -42,6 +42,9 @@ pub fn for_error(error: &(dyn StdError + 'static)) -> Option<String> {
     if error.is::<crate::commands::BadSavedFormat>() {
         return Some("packctl config set format archive (or structured)".into());
     }
+    if error.is::<crate::commands::Declined>() {
+        return Some("pass -y to delete without being asked".into());
+    }
     if error.is::<crate::commands::NoServer>() {
         return Some(format!(
             "pass -r oci:./packs for a folder, or -r HOST for a registry (or set {}, or \
@@ -70,6 +73,12 @@ pub fn error_hint(error: &Error) -> Option<String> {
         ),
         Error::Artifact(_) => Some(
             "the artifact is damaged or was not made for packs; nothing was written".into(),
+        ),
+        Error::Reference(e) if e.reason.contains("names no version") => Some(
+            "write NAME:VERSION or NAME@sha256:…; `packctl pack ls -n NAME` lists the versions".into(),
+        ),
+        Error::Reference(e) if e.reason.contains("names no tag") => Some(
+            "write NAME:TAG; `packctl pack ls -n NAME` lists the tags".into(),
         ),
         Error::Reference(_) => Some("write NAME, NAME:VERSION or NAME@sha256:…".into()),
         Error::Sign(e) => sign(e),

@@ -373,3 +373,23 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// Asks `question` on a terminal and says whether the answer was yes; without a terminal on
+/// stdin and stderr (a script), or with `-y`, it does not ask and goes ahead.
+pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(true);
+    }
+    let mut stderr = std::io::stderr().lock();
+    write!(stderr, "{question} [y/N] ")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
+}
+
+/// The user answered no: nothing was done.
+#[derive(Debug, thiserror::Error)]
+#[error("not deleted: {0}")]
+pub struct Declined(pub String);

@@ -134,11 +134,14 @@ pub fn login(args: LoginArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         ));
     }
     if printer.is_json() {
+        // Whether it is the default now, -d or not: it may have been before.
+        let is_default =
+            Settings::load()?.default_registry.as_deref() == Some(args.server.as_str());
         printer.json(&serde_json::json!({
             "registry": host,
             "username": username,
             "storedIn": where_,
-            "default": args.default,
+            "default": is_default,
         }))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -152,8 +155,23 @@ pub fn logout(args: LogoutArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     } else {
         printer.status(format_args!("Not logged in to {host}"));
     }
+    // The default registry is a setting of its own: it stays, and the user is told.
+    let default = Settings::load()?.default_registry;
+    let is_default = default
+        .as_deref()
+        .is_some_and(|d| d == args.server || split_server(d).is_ok_and(|(h, _)| h == host));
+    if is_default {
+        printer.status(format_args!(
+            "{} stays the default registry (`packctl config unset registry` clears it)",
+            default.as_deref().unwrap_or_default()
+        ));
+    }
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "registry": host, "removed": removed }))?;
+        printer.json(&serde_json::json!({
+            "registry": host,
+            "removed": removed,
+            "default": is_default,
+        }))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,9 @@
-//! `packctl pack delete NAME:VERSION`.
+//! `packctl pack delete NAME:VERSION [-y] [--dry-run]`.
 
 use crate::cli::DeleteArgs;
-use crate::commands::{block_on, locate};
+use crate::commands::{Declined, block_on, confirm, count, locate, pinned};
 use crate::printer::Printer;
-use packctl::ops::delete;
+use packctl::ops::{Deleted, delete, plan_delete};
 use std::process::ExitCode;
 
 pub fn run(args: DeleteArgs, printer: Printer) -> anyhow::Result<ExitCode> {
@@ -12,24 +12,49 @@ pub fn run(args: DeleteArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         anyhow::bail!(packctl::error::Error::Reference(
             packctl::oci::ReferenceError {
                 reference: args.reference.clone(),
-                reason: "it names no version; write NAME:VERSION or NAME@sha256:…".into(),
+                reason: "it names no version, and a delete takes one".into(),
             }
         ));
     }
+    let plan = block_on(plan_delete(&store, &located))??;
+    let what = describe(&plan);
+    if args.confirm.dry_run {
+        printer.status(format_args!("would delete {what}"));
+        return report(&printer, &plan);
+    }
+    if !confirm(&format!("Delete {what}?"), args.confirm.yes)? {
+        anyhow::bail!(Declined(pinned(&plan.reference, &plan.digest)));
+    }
     let deleted = block_on(delete(&store, &located))??;
-    let tags = if deleted.tags.is_empty() {
-        String::new()
+    printer.status(format_args!("deleted {}", describe(&deleted)));
+    report(&printer, &deleted)
+}
+
+/// `REF@DIGEST (tags a, b; 1 signature, 2 referrers)`.
+fn describe(d: &Deleted) -> String {
+    let mut parts = Vec::new();
+    if !d.tags.is_empty() {
+        parts.push(format!("tags {}", d.tags.join(", ")));
+    }
+    if !d.signatures.is_empty() {
+        parts.push(count(d.signatures.len(), "signature"));
+    }
+    if !d.referrers.is_empty() {
+        parts.push(count(d.referrers.len(), "referrer"));
+    }
+    let reference = pinned(&d.reference, &d.digest);
+    if parts.is_empty() {
+        reference
     } else {
-        format!(" (tags {})", deleted.tags.join(", "))
-    };
-    printer.status(format_args!("deleted {}{tags}", deleted.reference));
+        format!("{reference} ({})", parts.join("; "))
+    }
+}
+
+fn report(printer: &Printer, d: &Deleted) -> anyhow::Result<ExitCode> {
     if printer.is_json() {
-        printer.json(&deleted)?;
+        printer.json(d)?;
     } else {
-        printer.data(format_args!(
-            "{}",
-            crate::commands::pinned(&deleted.reference, &deleted.digest)
-        ))?;
+        printer.data(pinned(&d.reference, &d.digest))?;
     }
     Ok(ExitCode::SUCCESS)
 }

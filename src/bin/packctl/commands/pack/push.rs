@@ -34,6 +34,15 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     };
     let outcome = block_on(push(&store, &args.dir, &options, &printer.reporter()))??;
     report(&printer, &outcome, "pushed")?;
+    if let PushStatus::Overwritten { previous } = &outcome.status
+        && key.is_none()
+        && block_on(was_signed(&store, &outcome.repository, previous))?
+    {
+        printer.status(format_args!(
+            "warning: {previous}, which {} named before, was signed; its signatures do not cover what the tag names now: sign {} again",
+            outcome.reference, outcome.reference
+        ));
+    }
     if let Some(key) = key {
         let located = packctl::ops::Located {
             repository: outcome.repository.clone(),
@@ -59,6 +68,21 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a manifest has a signature: a cosign `.sig` tag, or a referrer (a cosign 3
+/// bundle). A store that cannot say is taken as unsigned: the warning is a courtesy.
+async fn was_signed(
+    store: &packctl::store::Store,
+    repository: &str,
+    digest: &packctl::oci::Digest,
+) -> bool {
+    let legacy = format!("{}-{}.sig", digest.algorithm(), digest.hex());
+    matches!(store.resolve(repository, &legacy).await, Ok(Some(_)))
+        || store
+            .referrers(repository, digest, None)
+            .await
+            .is_ok_and(|r| !r.is_empty())
 }
 
 /// Prints a push outcome: status on stderr, `reference@digest` or JSON on stdout.

@@ -9,8 +9,20 @@ use packctl::sign::keys;
 use std::process::ExitCode;
 
 pub fn sign(args: SignArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    // The reference is resolved before the key's password is asked for: a typo in it costs
+    // no password.
+    let (store, mut located) = locate(&args.reference, &args.store)?;
+    let resolved = block_on(packctl::ops::resolve(&store, &located))??;
+    if matches!(located.selector, packctl::oci::Selector::Highest)
+        && let Some(tag) = &resolved.tag
+    {
+        printer.status(format_args!(
+            "{} names no version: signing its highest, {}",
+            args.reference, resolved.reference
+        ));
+        located.selector = packctl::oci::Selector::Tag(tag.clone());
+    }
     let key = keys::load_private_key(&args.key, password)?;
-    let (store, located) = locate(&args.reference, &args.store)?;
     let signed = block_on(sign::sign_with(
         &store,
         &located,

@@ -43,12 +43,59 @@ pub fn delete(args: TagDeleteArgs, printer: Printer) -> anyhow::Result<ExitCode>
             }
         ));
     };
-    let reference = block_on(tag_delete(&store, &located.repository, &tag))??;
-    printer.status(format_args!("deleted tag {reference}"));
-    if printer.is_json() {
-        printer.json(&serde_json::json!({ "reference": reference }))?;
+    let repository = located.repository.clone();
+    let reference = store.reference(&repository, &tag);
+    // Whether another tag keeps the version: without one, the version goes with this tag.
+    let (digest, others) = block_on(async {
+        let Some(target) = store.resolve(&repository, &tag).await? else {
+            return Err(packctl::content::StoreError::NotFound {
+                reference: reference.clone(),
+            });
+        };
+        let mut others = Vec::new();
+        for other in store.tags(&repository).await? {
+            if other != tag
+                && !other.starts_with("sha256-")
+                && store
+                    .resolve(&repository, &other)
+                    .await?
+                    .is_some_and(|d| d.digest == target.digest)
+            {
+                others.push(other);
+            }
+        }
+        Ok((target.digest, others))
+    })??;
+    let consequence = if others.is_empty() {
+        format!(
+            "{reference} is the last tag of {digest}: the version goes with it (`pack delete` also removes its signatures)"
+        )
     } else {
-        printer.data(reference)?;
+        format!("{digest} keeps its other tags: {}", others.join(", "))
+    };
+    if args.confirm.dry_run {
+        printer.status(format_args!(
+            "would delete the tag {reference}; {consequence}"
+        ));
+    } else {
+        if others.is_empty() {
+            printer.status(format_args!("warning: {consequence}"));
+        }
+        if !crate::commands::confirm(&format!("Delete the tag {reference}?"), args.confirm.yes)? {
+            anyhow::bail!(crate::commands::Declined(reference));
+        }
+        block_on(tag_delete(&store, &repository, &tag))??;
+        printer.status(format_args!("deleted tag {reference}"));
+    }
+    if printer.is_json() {
+        printer.json(&serde_json::json!({
+            "reference": reference,
+            "digest": digest,
+            "other_tags": others,
+            "dry_run": args.confirm.dry_run,
+        }))?;
+    } else {
+        printer.data(&reference)?;
     }
     Ok(ExitCode::SUCCESS)
 }
