@@ -314,8 +314,9 @@ fn ls_follows_catalog_pages() {
         .run(["pack", "ls", "-r", &format!("{}/team", fake.host)])
         .success();
     assert_eq!(
-        run.stdout,
-        "NAME   VERSION\nalpha  1.0.0\nbeta   2.0.0\ngamma  0.1.0\n"
+        common::ls_versions(&run.stdout),
+        [("alpha", "1.0.0"), ("beta", "2.0.0"), ("gamma", "0.1.0")]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
     );
     assert_eq!(count(&fake, "GET", "/v2/_catalog"), 4, "{:?}", fake.log());
 }

@@ -404,3 +404,73 @@ fn signing_resolves_first_and_a_forced_push_over_a_signature_warns() {
         forced.stderr
     );
 }
+
+#[test]
+fn ls_has_a_row_per_version_with_its_tags() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    for pack in ["hello-chart", "hello-manifests"] {
+        let dir = sample(pack).display().to_string();
+        sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    }
+    sandbox
+        .run([
+            "pack",
+            "tag",
+            "add",
+            "hello-chart:0.1.0",
+            "stable",
+            "-r",
+            &store,
+        ])
+        .success();
+    let run = sandbox.run(["pack", "ls", "-r", &store]).success();
+    let header: Vec<&str> = run
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "VERSION", "DIGEST", "SIZE", "CREATED", "SIGNED", "TAGS", "MESSAGE"
+        ]
+    );
+    // `stable` is a tag of 0.1.0, not a version of its own.
+    assert_eq!(
+        common::ls_versions(&run.stdout),
+        [
+            ("hello-chart", "0.1.0"),
+            ("hello-manifests", "1.2.0+build.7")
+        ]
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+    );
+    assert!(run.stdout.contains("0.1.0,stable"), "{}", run.stdout);
+    assert_eq!(run.ls_signed("hello-chart", "0.1.0"), Some(false));
+    // JSON carries the same, per version.
+    let json = sandbox
+        .run(["pack", "ls", "-r", &store, "--output", "json"])
+        .success();
+    let packs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let versions = &packs[0]["versions"];
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{packs}");
+    assert_eq!(versions[0]["tags"], serde_json::json!(["0.1.0", "stable"]));
+    assert_eq!(versions[0]["signed"], false);
+    assert!(versions[0]["size"].as_u64().unwrap() > 1000);
+    assert!(
+        versions[0]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    // -n takes a pattern.
+    let only = sandbox
+        .run(["pack", "ls", "-r", &store, "-n", "hello-m*"])
+        .success();
+    assert_eq!(
+        common::ls_versions(&only.stdout),
+        [("hello-manifests".to_string(), "1.2.0+build.7".to_string())]
+    );
+}

@@ -107,8 +107,13 @@ fn push_pull_and_inspect_on_a_plain_registry() {
 
     let run = sandbox.run(["pack", "ls", "-r", r]).success();
     assert_eq!(
-        run.stdout,
-        "NAME               VERSION\ngolden-centos-aws  7.7.1908\nhello-chart        0.1.0\nhello-manifests    1.2.0+build.7\n"
+        common::ls_versions(&run.stdout),
+        [
+            ("golden-centos-aws", "7.7.1908"),
+            ("hello-chart", "0.1.0"),
+            ("hello-manifests", "1.2.0+build.7"),
+        ]
+        .map(|(n, v)| (n.to_string(), v.to_string()))
     );
     let run = sandbox
         .run([

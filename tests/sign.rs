@@ -488,9 +488,18 @@ fn push_sign_copy_and_delete_carry_signatures() {
         "{}",
         verified.stderr
     );
-    // ls does not list signatures as versions.
+    // ls does not list signatures as versions, and says the version is signed.
     let run = sandbox.run(["pack", "ls", "-r", &store]).success();
-    assert_eq!(run.stdout, "NAME         VERSION\nhello-chart  0.1.0\n");
+    assert_eq!(
+        common::ls_versions(&run.stdout),
+        [("hello-chart".to_string(), "0.1.0".to_string())]
+    );
+    assert_eq!(
+        run.ls_signed("hello-chart", "0.1.0"),
+        Some(true),
+        "{}",
+        run.stdout
+    );
 
     // Deleting a version deletes its signature.
     sandbox

@@ -25,7 +25,7 @@ pub use images::{
     MAX_IMAGE_CHECKS, check_images,
 };
 pub use inspect::{Inspection, inspect};
-pub use list::{PackVersions, TagInfo, list};
+pub use list::{PackVersions, TagInfo, VersionRow, list, name_matches, version_rows};
 pub use manage::{Deleted, Tagged, delete, plan_delete, signature_tags, tag_add, tag_delete};
 pub use mirror::{
     IMAGES_AT_ONCE, ImageJob, ImagePrefix, MirrorOptions, MirrorStatus, Mirrored, copy_images,

@@ -1039,7 +1039,13 @@ fn warn_unlisted(tree: &Tree, references: &[Reference], findings: &mut Vec<Findi
         else {
             continue;
         };
-        let listed = claimed.contains(role) || ancestors(role).any(|a| claimed.contains(a));
+        // Listed itself, inside a listed folder, or named in part (a finding of its own).
+        let inside = format!("{role}/");
+        let listed = claimed.contains(role)
+            || ancestors(role).any(|a| claimed.contains(a))
+            || claimed.iter().any(|c| c.starts_with(&inside))
+            // A list entry that names something inside it was refused already.
+            || findings.iter().any(|f| f.message.contains(&format!("\"{inside}")));
         if listed || !warned.insert(role.to_string()) {
             continue;
         }

@@ -47,7 +47,34 @@ impl Run {
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
         self
     }
+}
 
+/// The NAME and VERSION columns of a `pack ls` table, header left out.
+pub fn ls_versions(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cells = l.split_whitespace();
+            Some((cells.next()?.to_string(), cells.next()?.to_string()))
+        })
+        .collect()
+}
+
+impl Run {
+    /// The SIGNED column of the `pack ls` row of `name` `version`.
+    pub fn ls_signed(&self, name: &str, version: &str) -> Option<bool> {
+        let header: Vec<&str> = self.stdout.lines().next()?.split_whitespace().collect();
+        let column = header.iter().position(|h| *h == "SIGNED")?;
+        self.stdout.lines().skip(1).find_map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            (cells.first() == Some(&name) && cells.get(1) == Some(&version))
+                .then(|| cells.get(column) == Some(&"yes"))
+        })
+    }
+}
+
+impl Run {
     /// Panics unless the run ended with a usage error (exit 2) whose message holds every
     /// needle.
     pub fn usage_fails_with(self, needles: &[&str]) -> Self {

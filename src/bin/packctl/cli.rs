@@ -528,7 +528,7 @@ pub struct LsArgs {
     pub server: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Only this pack
+    /// Only this pack, or the packs a pattern matches (`*` any characters, `?` one)
     #[arg(short, long)]
     pub name: Option<String>,
 }

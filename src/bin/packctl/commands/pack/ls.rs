@@ -12,39 +12,86 @@ pub fn run(mut args: LsArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     }
     let store = open_store(&args.store)?;
     let packs = block_on(list(&store, args.name.as_deref()))??;
+    let rows: Vec<Vec<packctl::ops::VersionRow>> = block_on(async {
+        let mut all = Vec::new();
+        for pack in &packs {
+            all.push(packctl::ops::version_rows(&store, pack).await?);
+        }
+        Ok::<_, packctl::error::Error>(all)
+    })??;
     if printer.is_json() {
-        printer.json(&packs)?;
+        let out: Vec<serde_json::Value> = packs
+            .iter()
+            .zip(&rows)
+            .map(|(pack, versions)| {
+                serde_json::json!({
+                    "name": pack.name,
+                    "repository": pack.repository,
+                    "versions": versions,
+                    "tags": pack.tags,
+                })
+            })
+            .collect();
+        printer.json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
     if packs.is_empty() {
         printer.status("no packs found");
         return Ok(ExitCode::SUCCESS);
     }
-    let width = packs.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
-    let shown = |tag: &packctl::ops::TagInfo| tag.version.clone().unwrap_or(tag.tag.clone());
-    let tags = || packs.iter().flat_map(|p| p.tags.iter());
-    let messages = tags().any(|t| t.message.is_some());
-    let vwidth = tags().map(|t| shown(t).len()).max().unwrap_or(7).max(7);
-    if messages {
-        printer.data(format_args!(
-            "{:width$}  {:vwidth$}  MESSAGE",
-            "NAME", "VERSION"
-        ))?;
-    } else {
-        printer.data(format_args!("{:width$}  VERSION", "NAME"))?;
+    // One row per version (manifest), with every tag that names it.
+    let mut table: Vec<[String; 8]> = vec![[
+        "NAME".into(),
+        "VERSION".into(),
+        "DIGEST".into(),
+        "SIZE".into(),
+        "CREATED".into(),
+        "SIGNED".into(),
+        "TAGS".into(),
+        "MESSAGE".into(),
+    ]];
+    for (pack, versions) in packs.iter().zip(&rows) {
+        for row in versions {
+            let hex = row.digest.hex();
+            table.push([
+                pack.name.clone(),
+                row.version.clone().unwrap_or_else(|| "-".into()),
+                format!("{}:{}", row.digest.algorithm(), &hex[..hex.len().min(12)]),
+                // No space inside a cell: scripts split the table on whitespace.
+                row.size.map_or_else(
+                    || "-".into(),
+                    |b| crate::commands::human_bytes(b).replace(' ', ""),
+                ),
+                row.created.clone().unwrap_or_else(|| "-".into()),
+                if row.signed { "yes" } else { "no" }.into(),
+                row.tags.join(","),
+                row.message
+                    .as_deref()
+                    .and_then(|m| m.lines().next())
+                    .unwrap_or("")
+                    .to_string(),
+            ]);
+        }
     }
-    for pack in &packs {
-        for tag in &pack.tags {
-            let version = shown(tag);
-            match &tag.message {
-                Some(message) if messages => printer.data(format_args!(
-                    "{:width$}  {version:vwidth$}  {}",
-                    pack.name,
-                    message.lines().next().unwrap_or("")
-                ))?,
-                _ => printer.data(format_args!("{:width$}  {version}", pack.name))?,
+    let widths: Vec<usize> = (0..8)
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &table {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
             }
         }
+        printer.data(line.trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
 }
