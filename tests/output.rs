@@ -474,3 +474,64 @@ fn ls_has_a_row_per_version_with_its_tags() {
         [("hello-manifests".to_string(), "1.2.0+build.7".to_string())]
     );
 }
+
+#[test]
+fn inspect_shows_metadata_tags_signatures_and_sizes_that_add_up() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let dir = sample("hello-chart").display().to_string();
+    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    sandbox
+        .run([
+            "pack",
+            "tag",
+            "add",
+            "hello-chart:0.1.0",
+            "stable",
+            "-r",
+            &store,
+        ])
+        .success();
+    let text = sandbox
+        .run(["pack", "inspect", "hello-chart:0.1.0", "-r", &store])
+        .success();
+    let json = sandbox
+        .run([
+            "pack",
+            "inspect",
+            "hello-chart:0.1.0",
+            "-r",
+            &store,
+            "--output",
+            "json",
+        ])
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let (size, blobs, total) = (
+        v["size"].as_u64().unwrap(),
+        v["blobsSize"].as_u64().unwrap(),
+        v["totalSize"].as_u64().unwrap(),
+    );
+    assert_eq!(size + blobs, total);
+    assert!(
+        text.stdout
+            .contains(&format!("({total} B: manifest {size} B + blobs {blobs} B)")),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(v["tags"], serde_json::json!(["0.1.0", "stable"]));
+    for (label, value) in [
+        ("addonType", "app services"),
+        ("cloudTypes", "all"),
+        ("eol", "2028-04-30"),
+        ("constraints", "needs kubernetes (k8s) 1.27.0 or later"),
+        ("tags", "0.1.0, stable"),
+    ] {
+        let line = text
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in {}", text.stdout));
+        assert!(line.contains(value), "{line}");
+    }
+}

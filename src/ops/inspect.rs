@@ -28,6 +28,14 @@ pub struct Inspection {
     pub message: Option<String>,
     /// What refers to it (cosign 3 bundles, SBOMs, attestations), and what refers to those.
     pub referrers: Vec<super::Referrer>,
+    /// Every tag that names it (signature tags left out).
+    pub tags: Vec<String>,
+    /// Its cosign signature tags (`sha256-….sig`, `.att`, `.sbom`).
+    pub signatures: Vec<String>,
+    /// The blobs it names, each counted once (pack.json is config and layer), in bytes.
+    pub blobs_size: u64,
+    /// The manifest and its blobs: what a copy of it takes, in bytes.
+    pub total_size: u64,
 }
 
 /// Reads the manifest (and pack.json, when it is the config) of a pack.
@@ -59,9 +67,29 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
         None,
     )
     .await?;
+    // Tags and signatures, as `pack delete` would find them.
+    let plan = super::plan_delete(
+        store,
+        &super::Located {
+            repository: resolved.repository.clone(),
+            selector: crate::oci::Selector::Digest(resolved.descriptor.digest.clone()),
+            name: located.name.clone(),
+        },
+    )
+    .await?;
+    let mut seen = std::collections::BTreeSet::new();
+    let blobs_size: u64 = std::iter::once(&manifest.config)
+        .chain(&manifest.layers)
+        .filter(|d| seen.insert(d.digest.clone()))
+        .map(|d| d.size)
+        .fold(0, u64::saturating_add);
     Ok(Inspection {
         referrers,
         message,
+        tags: plan.tags,
+        signatures: plan.signatures,
+        blobs_size,
+        total_size: blobs_size.saturating_add(bytes.len() as u64),
         reference: resolved.reference,
         digest: resolved.descriptor.digest,
         size: bytes.len() as u64,

@@ -36,11 +36,49 @@ pub fn run(args: InspectArgs, printer: Printer) -> anyhow::Result<ExitCode> {
             field(label, v)?;
         }
     }
-    if let Some(layer) = found.pack.as_ref().and_then(|p| p.get("layer")?.as_str()) {
-        field("layer", layer)?;
+    // pack.json's metadata, where the config is pack.json (the structured encoding).
+    if let Some(pack) = &found.pack {
+        for key in ["layer", "addonType", "cloudTypes", "eol", "constraints"] {
+            let Some(value) = pack.get(key) else { continue };
+            let text = match value {
+                serde_json::Value::Object(_) if key == "constraints" => {
+                    let text = constraints(value);
+                    if text.is_empty() {
+                        continue;
+                    }
+                    text
+                }
+                serde_json::Value::String(s) if s.is_empty() => continue,
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) if items.is_empty() => continue,
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                serde_json::Value::Null => continue,
+                other => other.to_string(),
+            };
+            field(key, &text)?;
+        }
     }
-    let total: u64 = m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>();
-    field("size", &human_bytes(total))?;
+    if !found.tags.is_empty() {
+        field("tags", &found.tags.join(", "))?;
+    }
+    if !found.signatures.is_empty() {
+        field("signatures", &found.signatures.join(", "))?;
+    }
+    // The same three numbers as the JSON's size, blobsSize and totalSize.
+    field(
+        "size",
+        &format!(
+            "{} ({} B: manifest {} B + blobs {} B)",
+            human_bytes(found.total_size),
+            found.total_size,
+            found.size,
+            found.blobs_size
+        ),
+    )?;
     printer.data("layers:")?;
     let width = m
         .layers
@@ -62,6 +100,51 @@ pub fn run(args: InspectArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         print_tree(&printer, &found.referrers, "  ")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// pack.json's `constraints` in a line: `needs kubernetes (k8s) 1.27.0 or later; cpu at
+/// least 500, memory at least 256`.
+fn constraints(value: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value, k: &str| {
+        v.get(k)
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .filter(|s| !s.is_empty())
+    };
+    let mut parts = Vec::new();
+    for dep in value
+        .get("dependencies")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let name = text(dep, "packName").unwrap_or_else(|| "?".into());
+        let layer = text(dep, "layer")
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        let range = match (text(dep, "minVersion"), text(dep, "maxVersion")) {
+            (Some(min), Some(max)) => format!(" {min} to {max}"),
+            (Some(min), None) => format!(" {min} or later"),
+            (None, Some(max)) => format!(" up to {max}"),
+            (None, None) => String::new(),
+        };
+        let how = match text(dep, "type").as_deref() {
+            Some("notSupported") => "not with",
+            Some("optional") => "optionally",
+            _ => "needs",
+        };
+        parts.push(format!("{how} {name}{layer}{range}"));
+    }
+    for resource in value
+        .get("resources")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(kind), Some(min)) = (text(resource, "type"), text(resource, "minLimit")) {
+            parts.push(format!("{kind} at least {min}"));
+        }
+    }
+    parts.join("; ")
 }
 
 /// A tree of referrers, one per line: artifact type, digest, created (as `oras discover`).
