@@ -309,7 +309,7 @@ fn deletes_ask_on_a_terminal_and_say_what_goes() {
         ])
         .success();
     let plan: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
-    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["dryRun"], true);
     assert_eq!(plan["tags"], serde_json::json!(["0.1.0", "stable"]));
     sandbox
         .run(["pack", "inspect", "hello-chart:0.1.0", "-r", &store])
@@ -534,4 +534,151 @@ fn inspect_shows_metadata_tags_signatures_and_sizes_that_add_up() {
             .unwrap_or_else(|| panic!("no {label} in {}", text.stdout));
         assert!(line.contains(value), "{line}");
     }
+}
+
+#[test]
+fn version_man_page_and_completions() {
+    let sandbox = Sandbox::new();
+    let version = sandbox.run(["version"]).success();
+    let first = version.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("packctl {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{first}"
+    );
+    assert!(
+        version.stdout.contains("features: cli"),
+        "{}",
+        version.stdout
+    );
+    let flag = sandbox.run(["--version"]).success();
+    assert_eq!(flag.stdout.lines().next(), Some(first));
+    let json = sandbox.run(["version", "--output", "json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["commit"].as_str().is_some_and(|c| !c.is_empty()));
+    // The man page is roff from the same definitions as --help.
+    let man = sandbox.run(["man"]).success();
+    assert!(
+        man.stdout.contains(".TH packctl 1"),
+        "{}",
+        &man.stdout[..200]
+    );
+    assert!(
+        man.stdout.contains("registry"),
+        "the subcommands are listed"
+    );
+    // bash completes a value with a space as one word, escaped for the command line.
+    let script = sandbox.path().join("packctl.bash");
+    std::fs::write(
+        &script,
+        sandbox.run(["completion", "bash"]).success().stdout,
+    )
+    .unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; COMP_WORDS=(packctl pack init d --addon-type loa); COMP_CWORD=5; _packctl packctl loa --addon-type; printf '[%s]\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[load\\ balancer]\n");
+}
+
+/// Every row a terminal of `columns` columns showed for `raw`, replayed through a VT100
+/// emulator (pyte, tests/support/screen.py).
+fn screen_rows(sandbox: &Sandbox, raw: &str, columns: u16) -> Vec<String> {
+    let file = sandbox.path().join(format!("screen-{columns}.raw"));
+    std::fs::write(&file, raw).unwrap();
+    let out = common::registry::check_output(
+        "python3",
+        &[
+            common::root()
+                .join("tests/support/screen.py")
+                .display()
+                .to_string(),
+            columns.to_string(),
+            file.display().to_string(),
+        ],
+        &[],
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn progress_bars_fit_the_terminal_with_an_overall_bar() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let pack = sandbox.copy(&sample("hello-chart"), "pack");
+    // Files big enough that their bars are drawn.
+    for i in 0..3 {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .map(|x| (x.wrapping_mul(2_654_435_761).wrapping_add(i) >> 13) as u8)
+            .collect();
+        std::fs::write(pack.join(format!("data-{i}.bin")), data).unwrap();
+    }
+    let pack_arg = pack.display().to_string();
+    sandbox
+        .run(["pack", "push", &pack_arg, "-r", &store])
+        .success();
+    for columns in [80u16, 200] {
+        let file = sandbox.path().join(format!("export-{columns}.tar"));
+        let shown = in_terminal(
+            &sandbox,
+            &[
+                "pack",
+                "export",
+                "hello-chart:0.1.0",
+                "-r",
+                &store,
+                "-o",
+                &file.display().to_string(),
+            ],
+            columns,
+            &[("NO_COLOR", "1")],
+        );
+        let rows = screen_rows(&sandbox, &shown, columns);
+        // Each bar is one row: a blob's starts with its digest and ends with its rate, and
+        // no row is the wrapped tail of a longer one.
+        for row in rows.iter().filter(|r| r.contains("B/s")) {
+            assert!(
+                row.starts_with("sha256:"),
+                "a wrapped bar at {columns} columns: {row:?} in {rows:#?}"
+            );
+        }
+        assert!(
+            rows.iter()
+                .any(|r| r.starts_with("export") && r.contains("items") && r.contains("ETA")),
+            "no overall bar at {columns} columns: {rows:#?}"
+        );
+        assert!(file.is_file());
+    }
+}
+
+#[test]
+fn copy_labels_the_config_blob_as_push_does() {
+    let sandbox = Sandbox::new();
+    let from = format!("oci:{}", sandbox.path().join("a").display());
+    let to = format!("oci:{}", sandbox.path().join("b").display());
+    let dir = sample("hello-chart").display().to_string();
+    let pushed = sandbox
+        .run([
+            "-v", "pack", "push", &dir, "-r", &from, "--format", "archive",
+        ])
+        .success();
+    assert!(pushed.stderr.contains("  config ("), "{}", pushed.stderr);
+    let copied = sandbox
+        .run([
+            "-v",
+            "pack",
+            "copy",
+            "hello-chart:0.1.0",
+            "--from",
+            &from,
+            "--to",
+            &to,
+        ])
+        .success();
+    assert!(copied.stderr.contains("  config ("), "{}", copied.stderr);
+    assert!(!copied.stderr.contains("  sha256:"), "{}", copied.stderr);
 }

@@ -127,6 +127,7 @@ fn not_copied(image: String, status: MirrorStatus) -> Mirrored {
 
 /// An image a pack lists, with what its registry says it is.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageInfo {
     /// `image` (a container image) or `chart` (a Helm chart).
     pub kind: &'static str,

@@ -366,12 +366,18 @@ async fn copy_one(
         repository: source_repository,
     };
     let lanes = &Lanes::new(options.concurrency, options.small_concurrency);
+    let config_digest = &manifest.config.digest;
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(blobs)
         .map(|blob| {
             let source = source.clone();
             async move {
                 let _permit = lanes.admit(blob.size).await;
-                let label = blob.title().unwrap_or(blob.digest.as_str()).to_string();
+                // As push labels it: a config blob has no title of its own.
+                let label = match blob.title() {
+                    Some(title) => title.to_string(),
+                    None if &blob.digest == config_digest => "config".to_string(),
+                    None => blob.digest.to_string(),
+                };
                 let id = reporter.blob_started(&label, blob.size);
                 let progress = blob_progress(reporter, id);
                 let sent = match to

@@ -98,6 +98,7 @@ pub async fn tag_delete(store: &Store, repository: &str, tag: &str) -> Result<St
 
 /// The result of deleting a pack version.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Deleted {
     /// What was deleted.
     pub reference: String,

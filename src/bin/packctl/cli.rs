@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "packctl",
-    version,
+    version = LONG_VERSION,
     propagate_version = false,
     max_term_width = 100
 )]
@@ -70,11 +70,30 @@ pub enum Command {
     /// Show and change saved defaults: default registry, encoding, CA file, per registry
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Print packctl's version (as `spectro version` does)
+    /// Print packctl's version, the commit it is built from and its features
     Version,
     /// Print a shell completion script
+    ///
+    /// Install it where the shell reads completions: bash `packctl completion bash | sudo tee
+    /// /etc/bash_completion.d/packctl`, zsh `packctl completion zsh > "${fpath[1]}/_packctl"`,
+    /// fish `packctl completion fish > ~/.config/fish/completions/packctl.fish`.
     Completion(CompletionArgs),
+    /// Print the man page
+    ///
+    /// Install it with `packctl man | sudo tee /usr/local/share/man/man1/packctl.1 >/dev/null`,
+    /// then read it with `man packctl`.
+    Man,
 }
+
+/// `0.1.0 (commit 0123456789ab, 2026-12-07)`: what `--version` and `version` print.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PACKCTL_COMMIT"),
+    ", ",
+    env!("PACKCTL_COMMIT_DATE"),
+    ")"
+);
 
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {

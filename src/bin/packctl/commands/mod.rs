@@ -58,10 +58,23 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Registry(RegistryCommand::Logout(args)) => registry::logout(args, printer),
         Command::Config(command) => config::run(command, printer),
         Command::Version => {
-            printer.data(format_args!("packctl {}", env!("CARGO_PKG_VERSION")))?;
+            // The command line is the `cli` feature; the library's own are listed too.
+            let features = ["cli"];
+            if printer.is_json() {
+                printer.json(&serde_json::json!({
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "commit": env!("PACKCTL_COMMIT"),
+                    "date": env!("PACKCTL_COMMIT_DATE"),
+                    "features": features,
+                }))?;
+            } else {
+                printer.data(format_args!("packctl {}", crate::cli::LONG_VERSION))?;
+                printer.data(format_args!("features: {}", features.join(", ")))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Completion(args) => completion::run(args),
+        Command::Man => completion::man(),
     }
 }
 

@@ -91,8 +91,8 @@ pub fn delete(args: TagDeleteArgs, printer: Printer) -> anyhow::Result<ExitCode>
         printer.json(&serde_json::json!({
             "reference": reference,
             "digest": digest,
-            "other_tags": others,
-            "dry_run": args.confirm.dry_run,
+            "otherTags": others,
+            "dryRun": args.confirm.dry_run,
         }))?;
     } else {
         printer.data(&reference)?;
