@@ -504,7 +504,9 @@ impl Layout {
     }
 
     fn write_manifest_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<(), StoreError> {
-        if !self.has_blob(&descriptor.digest, descriptor.size) {
+        if self.has_blob(&descriptor.digest, descriptor.size) {
+            self.touch_blob(&descriptor.digest);
+        } else {
             write_atomic(&self.blob_path(&descriptor.digest), bytes)?;
         }
         Ok(())
@@ -541,7 +543,117 @@ fn set_tag(index: &mut Index, tag: &str, entry: Descriptor) {
         .push(entry.annotate(annotation::REF_NAME, tag));
 }
 
+/// What a garbage collection of one layout found and removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Collected {
+    /// Blobs that nothing in the index reaches, removed (or, in a dry run, to remove).
+    pub removed: Vec<Digest>,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Unreached blobs kept because they are younger than the cut-off: a writer may be
+    /// about to name them.
+    pub kept_young: usize,
+}
+
 impl Layout {
+    /// Removes blobs that no manifest of the index reaches (a tagged or untagged entry, the
+    /// manifests of an index, their config and layers), except those modified at or after
+    /// `cutoff`. Runs under the folder's lock, so no index changes meanwhile; a writer that
+    /// found a blob present touches it ([`Layout::touch_blob`]), so a blob a running push is
+    /// about to name is never older than that push.
+    pub fn collect(
+        &self,
+        cutoff: std::time::SystemTime,
+        dry_run: bool,
+        location: &str,
+    ) -> Result<Collected, StoreError> {
+        let mut collected = Collected::default();
+        if !self.exists() {
+            return Ok(collected);
+        }
+        let _lock = self.lock()?;
+        let index = self.index()?;
+        let mut reached: std::collections::BTreeSet<Digest> = Default::default();
+        let mut stack: Vec<Descriptor> = index.manifests.clone();
+        while let Some(d) = stack.pop() {
+            if !reached.insert(d.digest.clone()) {
+                continue;
+            }
+            // A manifest the index names but the store lost is no reason to stop.
+            let Ok(bytes) = self.manifest(&d.digest, location) else {
+                continue;
+            };
+            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                continue;
+            };
+            let mut named = Vec::new();
+            if let Some(config) = value.get("config") {
+                named.push(config.clone());
+            }
+            for key in ["layers", "manifests"] {
+                if let Some(list) = value.get(key).and_then(|l| l.as_array()) {
+                    named.extend(list.iter().cloned());
+                }
+            }
+            for item in named {
+                if let Ok(child) = serde_json::from_value::<Descriptor>(item) {
+                    if child.media_type.contains("manifest") || child.media_type.contains("index") {
+                        stack.push(child);
+                    } else {
+                        reached.insert(child.digest);
+                    }
+                }
+            }
+        }
+        let dir = self.dir.join("blobs/sha256");
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(collected);
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(digest) = name
+                .to_str()
+                .and_then(|hex| Digest::parse(&format!("sha256:{hex}")).ok())
+            else {
+                // Temporary files are the scratch sweeper's; anything else is not a blob.
+                continue;
+            };
+            if reached.contains(&digest) {
+                continue;
+            }
+            let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            if meta.modified().map_or(true, |m| m >= cutoff) {
+                collected.kept_young += 1;
+                continue;
+            }
+            if !dry_run {
+                fs::remove_file(entry.path()).map_err(io_error(&entry.path()))?;
+            }
+            collected.bytes += meta.len();
+            collected.removed.push(digest);
+        }
+        collected.removed.sort();
+        Ok(collected)
+    }
+
+    /// Marks a present blob as just used, so that a collection running meanwhile keeps it
+    /// for the writer about to name it.
+    pub fn touch_blob(&self, digest: &Digest) {
+        if let Ok(file) = fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.blob_path(digest))
+        {
+            let _ = file.set_modified(std::time::SystemTime::now());
+        }
+    }
+
     /// Removes every index entry of a manifest (its tags included).
     ///
     /// Blobs stay on disk: a push running at the same time may be about to name them.

@@ -89,6 +89,47 @@ fn start_time(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// When the oldest packctl process still running on this machine started (this one
+/// included): a store's writers are packctl processes, and what they may be about to name
+/// in an index is never older than they are. `None` where `/proc` does not tell.
+pub fn oldest_packctl_start() -> Option<std::time::SystemTime> {
+    // Ages come from the clock process start times count on (seconds since boot, as
+    // /proc/uptime gives it), then go back from now: `btime` of /proc/stat drifts from the
+    // wall clock by seconds on virtual machines.
+    let uptime: f64 = fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()?
+        .max(1);
+    let mut oldest: Option<u64> = None;
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_packctl = fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
+            exe.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("packctl"))
+        }) || fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| c.trim().starts_with("packctl"));
+        if is_packctl && let Some(start) = start_time(pid) {
+            oldest = Some(oldest.map_or(start, |o| o.min(start)));
+        }
+    }
+    let started = oldest? as f64 / ticks as f64;
+    let age = std::time::Duration::from_secs_f64((uptime - started).max(0.0));
+    std::time::SystemTime::now().checked_sub(age)
+}
+
 /// Whether the process `pid` exists (a process of another user counts).
 fn process_exists(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {

@@ -200,3 +200,86 @@ pub async fn delete(store: &Store, located: &Located) -> Result<Deleted, Error> 
     plan.dry_run = false;
     Ok(plan)
 }
+
+/// What went from one repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct Collection {
+    /// The repository.
+    pub repository: String,
+    /// What went.
+    #[serde(flatten)]
+    pub collected: crate::layout::Collected,
+}
+
+/// What `pack gc` removed from an `oci:` store.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Garbage {
+    /// Each repository and what went from it.
+    pub repositories: Vec<Collection>,
+    /// Blobs removed in all.
+    pub removed: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Blobs modified after this (seconds since the epoch) were kept.
+    pub cutoff: u64,
+    /// Nothing was removed: this is what a collection would remove.
+    pub dry_run: bool,
+}
+
+/// Removes the blobs of an `oci:` store that nothing references, one repository at a time
+/// under its lock, keeping every blob modified within `min_age` or since the oldest packctl
+/// process on this machine started (a push under way may be about to name it).
+pub async fn gc(
+    store: &Store,
+    min_age: std::time::Duration,
+    dry_run: bool,
+) -> Result<Garbage, Error> {
+    let Store::Layout(layout) = store else {
+        return Err(
+            StoreError::Location(crate::oci::LocationError::BadLocation {
+                location: store.location(""),
+                reason: "gc works on `oci:` stores; a registry collects its own garbage".into(),
+            })
+            .into(),
+        );
+    };
+    if !layout.root().is_dir() {
+        return Err(StoreError::NoStore {
+            location: layout.display().to_string(),
+        }
+        .into());
+    }
+    let now = std::time::SystemTime::now();
+    let cutoff = now.checked_sub(min_age).unwrap_or(std::time::UNIX_EPOCH);
+    let cutoff = match crate::scratch::oldest_packctl_start() {
+        Some(oldest) => cutoff.min(oldest),
+        // Without /proc, nothing tells who is running: keep everything young enough to be.
+        None => cutoff,
+    };
+    let repositories = store.repositories("").await?;
+    let mut garbage = Garbage {
+        repositories: Vec::new(),
+        removed: 0,
+        bytes: 0,
+        cutoff: cutoff
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        dry_run,
+    };
+    for repository in repositories {
+        let target = layout.layout(&repository);
+        let location = store.location(&repository);
+        let collected = crate::content::off_worker(layout.display(), move || {
+            target.collect(cutoff, dry_run, &location)
+        })
+        .await?;
+        garbage.removed += collected.removed.len();
+        garbage.bytes += collected.bytes;
+        garbage.repositories.push(Collection {
+            repository,
+            collected,
+        });
+    }
+    Ok(garbage)
+}

@@ -26,7 +26,10 @@ pub use images::{
 };
 pub use inspect::{Inspection, inspect};
 pub use list::{PackVersions, TagInfo, VersionRow, list, name_matches, version_rows};
-pub use manage::{Deleted, Tagged, delete, plan_delete, signature_tags, tag_add, tag_delete};
+pub use manage::{
+    Collection, Deleted, Garbage, Tagged, delete, gc, plan_delete, signature_tags, tag_add,
+    tag_delete,
+};
 pub use mirror::{
     IMAGES_AT_ONCE, ImageJob, ImagePrefix, MirrorOptions, MirrorStatus, Mirrored, copy_images,
     image_repository, open_image_registries, registry_jobs,

@@ -230,6 +230,8 @@ impl Store {
                     let (creating, wanted) = (layout.clone(), descriptor.clone());
                     let present = off_worker(s.display(), move || {
                         if creating.has_blob(&wanted.digest, wanted.size) {
+                            // A collection running meanwhile must not take it.
+                            creating.touch_blob(&wanted.digest);
                             return Ok(true);
                         }
                         creating.create().map(|()| false)

@@ -133,6 +133,21 @@ pub enum PackCommand {
     Export(ExportArgs),
     /// Check a `pack export` file whole, then push everything in it to a store
     Import(ImportArgs),
+    /// Remove the blobs of an `oci:` store that nothing references
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Keep blobs modified within this many seconds (besides those younger than the oldest
+    /// packctl running here, which are always kept)
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub min_age: u64,
+    /// Say what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Where mirrored images go: `--image-prefix`.

@@ -53,6 +53,7 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Pack(PackCommand::Images(args)) => pack::airgap::images(args, printer),
         Command::Pack(PackCommand::Export(args)) => pack::airgap::export(args, printer),
         Command::Pack(PackCommand::Import(args)) => pack::airgap::import(args, printer),
+        Command::Pack(PackCommand::Gc(args)) => pack::delete::gc(args, printer),
         Command::Key(KeyCommand::Generate(args)) => key::generate(args, printer),
         Command::Registry(RegistryCommand::Login(args)) => registry::login(args, printer),
         Command::Registry(RegistryCommand::Logout(args)) => registry::logout(args, printer),

@@ -1,4 +1,4 @@
-//! `packctl pack delete NAME:VERSION [-y] [--dry-run]`.
+//! `packctl pack delete NAME:VERSION [-y] [--dry-run]` and `packctl pack gc -r oci:PATH`.
 
 use crate::cli::DeleteArgs;
 use crate::commands::{Declined, block_on, confirm, count, locate, pinned};
@@ -55,6 +55,46 @@ fn report(printer: &Printer, d: &Deleted) -> anyhow::Result<ExitCode> {
         printer.json(d)?;
     } else {
         printer.data(pinned(&d.reference, &d.digest))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn gc(args: crate::cli::GcArgs, printer: Printer) -> anyhow::Result<ExitCode> {
+    let store = crate::commands::open_store(&args.store)?;
+    let garbage = block_on(packctl::ops::gc(
+        &store,
+        std::time::Duration::from_secs(args.min_age),
+        args.dry_run,
+    ))??;
+    let young: usize = garbage
+        .repositories
+        .iter()
+        .map(|c| c.collected.kept_young)
+        .sum();
+    printer.status(format_args!(
+        "{} {} ({}) from {}{}",
+        if garbage.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        },
+        count(garbage.removed, "blob"),
+        crate::commands::human_bytes(garbage.bytes),
+        count(garbage.repositories.len(), "repository").replace("repositorys", "repositories"),
+        if young > 0 {
+            format!("; kept {} too young to be sure of", count(young, "blob"))
+        } else {
+            String::new()
+        }
+    ));
+    if printer.is_json() {
+        printer.json(&garbage)?;
+    } else {
+        for c in &garbage.repositories {
+            for digest in &c.collected.removed {
+                printer.data(format_args!("{}@{digest}", store.location(&c.repository)))?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
