@@ -23,6 +23,15 @@ pub trait Reporter: Send + Sync {
 
     /// One item of the job is done (copied, unchanged, skipped or failed).
     fn item_finished(&self) {}
+
+    /// A long step with no bytes to count begins (validating and building a pack, checking
+    /// an export file); the returned id names it in [`Reporter::step_finished`].
+    fn step_started(&self, _message: &str) -> usize {
+        0
+    }
+
+    /// The step is over.
+    fn step_finished(&self, _id: usize) {}
 }
 
 /// A reporter that reports nothing.

@@ -716,8 +716,13 @@ pub async fn import(
     options: &ImportOptions,
     reporter: &SharedReporter,
 ) -> Result<Imported, Error> {
-    reporter.status(&format!("checking {}", file.display()));
-    let archive = ArchiveStore::open(file, options.repository.clone()).await?;
+    let step = reporter.step_started(&format!(
+        "checking every digest of {} before anything is pushed",
+        file.display()
+    ));
+    let archive = ArchiveStore::open(file, options.repository.clone()).await;
+    reporter.step_finished(step);
+    let archive = archive?;
     let from = Store::Archive(archive.clone());
     let packs = list(&from, None).await?;
     let mut verified = Vec::new();

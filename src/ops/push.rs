@@ -135,7 +135,10 @@ pub async fn push_to(
     // Every blob is sent again, so every blob needs its bytes.
     options.build.fresh_layers |= options.skip_digest_check;
     loop {
-        let (pack, artifact, warnings) = build_pack(dir, &options.build).await?;
+        let step = reporter.step_started(&format!("validating and building {}", dir.display()));
+        let built = build_pack(dir, &options.build).await;
+        reporter.step_finished(step);
+        let (pack, artifact, warnings) = built?;
         let repository = match repository {
             Some(r) => r.to_string(),
             None => store.pack_repository(&pack.metadata().name),

@@ -110,6 +110,25 @@ impl Reporter for Bars {
         *self.job.lock().expect("not poisoned") = Some(job);
     }
 
+    fn step_started(&self, message: &str) -> usize {
+        let spinner = self.multi.add(ProgressBar::new_spinner());
+        spinner.set_style(
+            ProgressStyle::with_template("{spinner} {wide_msg} {elapsed:>4}")
+                .expect("a valid template"),
+        );
+        spinner.set_message(escape(message).into_owned());
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        let mut bars = self.bars.lock().expect("not poisoned");
+        bars.push(spinner);
+        bars.len() - 1
+    }
+
+    fn step_finished(&self, id: usize) {
+        if let Some(spinner) = self.bar(id) {
+            spinner.finish_and_clear();
+        }
+    }
+
     fn item_finished(&self) {
         let mut job = self.job.lock().expect("not poisoned");
         if let Some(job) = job.as_mut() {
@@ -158,6 +177,11 @@ impl Lines {
 }
 
 impl Reporter for Lines {
+    fn step_started(&self, message: &str) -> usize {
+        to_stderr(&escape(message));
+        0
+    }
+
     fn job_started(&self, what: &str, items: usize, bytes: Option<u64>) {
         let size = bytes.map_or_else(String::new, |b| {
             format!(", {}", crate::commands::human_bytes(b))
