@@ -367,6 +367,11 @@ async fn copy_one(
     };
     let lanes = &Lanes::new(options.concurrency, options.small_concurrency);
     let config_digest = &manifest.config.digest;
+    reporter.job_started(
+        "copy",
+        blobs.len(),
+        Some(blobs.iter().map(|b| b.size).sum()),
+    );
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(blobs)
         .map(|blob| {
             let source = source.clone();

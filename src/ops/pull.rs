@@ -386,6 +386,11 @@ async fn fetch_blobs(
     for step in &plan.steps {
         unique.entry(&step.layer().digest).or_insert(step.layer());
     }
+    reporter.job_started(
+        "pull",
+        unique.len(),
+        Some(unique.values().map(|l| l.size).sum()),
+    );
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(unique.into_values())
         .map(|layer| async move {
             let _turn = lanes.admit(layer.size).await;

@@ -366,6 +366,11 @@ async fn upload_blobs(
         }
     }
     let lanes = &Lanes::new(options.concurrency, options.small_concurrency);
+    reporter.job_started(
+        "push",
+        artifact.blobs.len(),
+        Some(artifact.blobs.iter().map(|b| b.descriptor.size).sum()),
+    );
     let results: Vec<(BlobPut, u64)> = futures_util::stream::iter(&artifact.blobs)
         .map(|blob| async move {
             let _permit = lanes.admit(blob.descriptor.size).await;

@@ -99,6 +99,10 @@ impl Reporter for Bars {
                 .progress_chars("=> "),
         );
         bar.set_prefix(escape(what).into_owned());
+        // The job before (a copy of several versions) stays, finished, above the next.
+        if let Some(previous) = self.job.lock().expect("not poisoned").take() {
+            previous.bar.finish();
+        }
         let job = Job {
             bar,
             items,
@@ -145,7 +149,22 @@ impl Reporter for Bars {
 
     fn blob_finished(&self, id: usize, transferred: bool) {
         // Under an overall bar, finished blobs make way: a mirror moves hundreds of them.
-        let in_job = self.job.lock().expect("not poisoned").is_some();
+        let mut job = self.job.lock().expect("not poisoned");
+        let in_job = job.is_some();
+        // An overall bar over bytes counts blobs as its items, and a blob the store had as
+        // done in full.
+        if let Some(job) = job.as_mut().filter(|j| j.by_bytes)
+            && let Some(bar) = self.bar(id)
+        {
+            let left = bar.length().unwrap_or(0).saturating_sub(bar.position());
+            job.bar.inc(left);
+            job.done += 1;
+            job.bar.set_message(job.message());
+            if job.done >= job.items {
+                job.bar.finish();
+            }
+        }
+        drop(job);
         if let Some(bar) = self.bar(id) {
             if transferred && !in_job {
                 bar.finish();
@@ -183,10 +202,17 @@ impl Reporter for Lines {
     }
 
     fn job_started(&self, what: &str, items: usize, bytes: Option<u64>) {
-        let size = bytes.map_or_else(String::new, |b| {
-            format!(", {}", crate::commands::human_bytes(b))
-        });
-        to_stderr(&format!("{}: {items} items{size}", escape(what)));
+        // A job over bytes has blobs for items; the others count images or entries.
+        let line = match bytes {
+            Some(b) => format!(
+                "{}: {}, {}",
+                escape(what),
+                crate::commands::count(items, "blob"),
+                crate::commands::human_bytes(b)
+            ),
+            None => format!("{}: {items} items", escape(what)),
+        };
+        to_stderr(&line);
     }
 
     fn blob_started(&self, label: &str, size: u64) -> usize {
