@@ -682,3 +682,40 @@ fn copy_labels_the_config_blob_as_push_does() {
     assert!(copied.stderr.contains("  config ("), "{}", copied.stderr);
     assert!(!copied.stderr.contains("  sha256:"), "{}", copied.stderr);
 }
+
+#[test]
+fn dynamic_completion_offers_the_default_stores_packs() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let dir = sample("hello-chart").display().to_string();
+    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    let complete = |words: &[&str]| {
+        let mut cmd = sandbox.command();
+        cmd.env("PACKCTL_COMPLETE", "fish")
+            .env("PACKCTL_REGISTRY", &store)
+            .arg("--")
+            .args(words);
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let offered = complete(&["packctl", "pack", "inspect", "hel"]);
+    let names: Vec<&str> = offered
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(names, ["hello-chart", "hello-chart:0.1.0"], "{offered}");
+    // Without a default store there is nothing to offer, and nothing fails.
+    let mut cmd = sandbox.command();
+    cmd.env("PACKCTL_COMPLETE", "fish")
+        .args(["--", "packctl", "pack", "inspect", "hel"]);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty());
+    // The registration a shell sources.
+    let mut cmd = sandbox.command();
+    cmd.env("PACKCTL_COMPLETE", "bash");
+    let script = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    assert!(
+        script.contains("complete ") && script.contains("PACKCTL_COMPLETE"),
+        "{script}"
+    );
+}

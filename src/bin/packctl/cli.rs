@@ -76,7 +76,10 @@ pub enum Command {
     ///
     /// Install it where the shell reads completions: bash `packctl completion bash | sudo tee
     /// /etc/bash_completion.d/packctl`, zsh `packctl completion zsh > "${fpath[1]}/_packctl"`,
-    /// fish `packctl completion fish > ~/.config/fish/completions/packctl.fish`.
+    /// fish `packctl completion fish > ~/.config/fish/completions/packctl.fish`. Completions
+    /// that also offer the packs and versions of the default store: add `source <(PACKCTL_COMPLETE=bash
+    /// packctl)` to ~/.bashrc (zsh: `source <(PACKCTL_COMPLETE=zsh packctl)`; fish:
+    /// `PACKCTL_COMPLETE=fish packctl | source`).
     Completion(CompletionArgs),
     /// Print the man page
     ///
@@ -163,6 +166,7 @@ pub struct ImagePrefixArgs {
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
     /// A pack folder, or NAME[:VERSION] or a full reference of a stored pack
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// List what the pack declares without asking the registries for digests
     #[arg(long)]
@@ -176,6 +180,7 @@ pub struct ExportArgs {
     /// NAME[:VERSION] (the highest version without one) or a full reference; several may
     /// be given
     #[arg(required = true)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub references: Vec<String>,
     /// The file to write (a tar of one OCI image layout); it appears only when complete
     #[arg(short, long, value_name = "FILE")]
@@ -259,6 +264,7 @@ pub struct KeyGenerateArgs {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// NAME:VERSION, NAME@sha256:… or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// The private key (cosign.key); its password comes from COSIGN_PASSWORD or a prompt
     #[arg(long, value_name = "KEY")]
@@ -294,6 +300,7 @@ impl From<SignatureFormatArg> for packctl::ops::sign::SignWith {
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// NAME:VERSION, NAME@sha256:… or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// The referrer's artifact type, such as application/spdx+json
     #[arg(long, value_name = "TYPE")]
@@ -308,6 +315,7 @@ pub struct AttachArgs {
 #[derive(Debug, Args)]
 pub struct ReferrersArgs {
     /// NAME, NAME:VERSION, NAME@sha256:… or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// Only referrers of this artifact type (their own referrers are all shown)
     #[arg(long, value_name = "TYPE")]
@@ -319,6 +327,7 @@ pub struct ReferrersArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// NAME, NAME:VERSION, NAME@sha256:… or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// The public key (cosign.pub)
     #[arg(long, value_name = "PUB")]
@@ -369,6 +378,7 @@ pub struct TransportArgs {
 #[derive(Debug, Args)]
 pub struct TagAddArgs {
     /// The version to tag: NAME:VERSION, NAME@sha256:… or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// The new tag (the label, with --group)
     pub tag: String,
@@ -385,6 +395,7 @@ pub struct TagAddArgs {
 #[derive(Debug, Args)]
 pub struct TagDeleteArgs {
     /// NAME:TAG, or a full reference with a tag
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -406,6 +417,7 @@ pub struct ConfirmArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// NAME:VERSION, NAME@sha256:… or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -417,6 +429,7 @@ pub struct DeleteArgs {
 pub struct CopyArgs {
     /// NAME (every version) or NAME:VERSION; omit with --all
     #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: Option<String>,
     /// The store to copy from: `host[:port][/base]` or `oci:PATH`
     #[arg(long, value_name = "SERVER")]
@@ -542,6 +555,7 @@ pub struct PushArgs {
 pub struct PullArgs {
     /// NAME, NAME:VERSION, NAME@sha256:… (no version: the highest), or a full reference
     /// (`host/repository:tag`, `oci:PATH:tag`)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     /// Folder to create (it must not exist, or be empty) [default: ./NAME]
     pub target: Option<PathBuf>,
@@ -570,6 +584,7 @@ pub struct LsArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// NAME, NAME:VERSION, NAME@sha256:… (no version: the highest), or a full reference
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::commands::complete::packs))]
     pub reference: String,
     #[command(flatten)]
     pub store: StoreArgs,

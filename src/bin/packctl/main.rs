@@ -13,6 +13,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     diagnostics::install_panic_hook();
+    // `PACKCTL_COMPLETE=bash packctl` prints the shell's registration; the shell then calls
+    // packctl with the variable set for each completion, answered here before anything else.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .var("PACKCTL_COMPLETE")
+        .complete();
     check_output_variable();
     let cli = cli::Cli::parse();
     install_tracing(&cli.global);

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into a library call and prints the
 //! result.
 
+pub mod complete;
 mod completion;
 pub mod config;
 pub mod key;
