@@ -81,11 +81,12 @@ pub enum Command {
     /// packctl)` to ~/.bashrc (zsh: `source <(PACKCTL_COMPLETE=zsh packctl)`; fish:
     /// `PACKCTL_COMPLETE=fish packctl | source`).
     Completion(CompletionArgs),
-    /// Print the man page
+    /// Print the man page, or write one per command
     ///
     /// Install it with `packctl man | sudo tee /usr/local/share/man/man1/packctl.1 >/dev/null`,
-    /// then read it with `man packctl`.
-    Man,
+    /// or every page with `sudo packctl man --dir /usr/local/share/man/man1`, then read them
+    /// with `man packctl`, `man packctl-pack-push`.
+    Man(ManArgs),
 }
 
 /// `0.1.0 (commit 0123456789ab, 2026-12-07)`: what `--version` and `version` print.
@@ -653,6 +654,13 @@ pub struct ValidateArgs {
     pub check_images: bool,
     #[command(flatten)]
     pub transport: TransportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write packctl.1 and a page per command (packctl-pack-push.1, …) into this folder
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -73,10 +73,49 @@ fn quote_bash(script: &str, spaced: &[String]) -> String {
     out
 }
 
-/// The man page, generated from the same definitions as `--help` (clap_mangen).
-pub fn man() -> anyhow::Result<ExitCode> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-    crate::printer::Stdout.write_all(&page)?;
+/// The man page, generated from the same definitions as `--help` (clap_mangen); with
+/// `--dir`, every command's page written there.
+pub fn man(
+    args: crate::cli::ManArgs,
+    printer: crate::printer::Printer,
+) -> anyhow::Result<ExitCode> {
+    let mut command = Cli::command();
+    command.build();
+    let Some(dir) = args.dir else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command).render(&mut page)?;
+        crate::printer::Stdout.write_all(&page)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(&dir)?;
+    let mut written = Vec::new();
+    write_pages(&command, "packctl", &dir, &mut written)?;
+    printer.status(format_args!(
+        "wrote {} into {}",
+        crate::commands::count(written.len(), "man page"),
+        dir.display()
+    ));
+    for path in &written {
+        printer.data(path.display())?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `name.1` for `command` and, below it, `name-sub.1` for each subcommand.
+fn write_pages(
+    command: &clap::Command,
+    name: &str,
+    dir: &std::path::Path,
+    written: &mut Vec<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let page = command.clone().name(name.to_string());
+    let mut bytes = Vec::new();
+    clap_mangen::Man::new(page).render(&mut bytes)?;
+    let path = dir.join(format!("{name}.1"));
+    packctl::scratch::write_atomic(&path, &bytes)?;
+    written.push(path);
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        write_pages(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
+    }
+    Ok(())
 }

@@ -76,7 +76,7 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Completion(args) => completion::run(args),
-        Command::Man => completion::man(),
+        Command::Man(args) => completion::man(args, printer),
     }
 }
 
