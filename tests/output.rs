@@ -719,3 +719,33 @@ fn dynamic_completion_offers_the_default_stores_packs() {
         "{script}"
     );
 }
+
+#[test]
+fn logout_says_the_default_stays_and_login_says_whether_it_is_the_default() {
+    let sandbox = Sandbox::new();
+    let registry = common::registry::Registry::plain();
+    let host = registry.host.as_str();
+    let login = || {
+        let run = sandbox
+            .run([
+                "registry", "login", host, "-u", "someone", "-p", "secret", "--output", "json",
+            ])
+            .success();
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()
+    };
+    assert_eq!(login()["default"], false);
+    sandbox.run(["config", "set", "registry", host]).success();
+    // Saved as the default by `config`, not by -d: still the default.
+    assert_eq!(login()["default"], true);
+    let out = sandbox
+        .run(["registry", "logout", host, "--output", "json"])
+        .success();
+    assert!(
+        out.stderr.contains("stays the default registry"),
+        "{}",
+        out.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["removed"], true);
+    assert_eq!(v["default"], true);
+}
