@@ -89,14 +89,15 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// `0.1.0 (commit 0123456789ab, 2026-12-07)`: what `--version` and `version` print.
+/// `0.1.0 (commit 0123456789ab, 2026-12-07; features: cli)`: what `--version` and
+/// `version` print. The date is the commit's, so that builds of one commit are the same.
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("PACKCTL_COMMIT"),
     ", ",
     env!("PACKCTL_COMMIT_DATE"),
-    ")"
+    "; features: cli)"
 );
 
 #[derive(Debug, Subcommand)]

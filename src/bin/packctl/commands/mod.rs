@@ -71,7 +71,6 @@ pub fn run(command: Command, printer: Printer) -> anyhow::Result<ExitCode> {
                 }))?;
             } else {
                 printer.data(format_args!("packctl {}", crate::cli::LONG_VERSION))?;
-                printer.data(format_args!("features: {}", features.join(", ")))?;
             }
             Ok(ExitCode::SUCCESS)
         }
