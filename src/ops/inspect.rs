@@ -67,16 +67,13 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
         None,
     )
     .await?;
-    // Tags and signatures, as `pack delete` would find them.
-    let plan = super::plan_delete(
-        store,
-        &super::Located {
-            repository: resolved.repository.clone(),
-            selector: crate::oci::Selector::Digest(resolved.descriptor.digest.clone()),
-            name: located.name.clone(),
-        },
-    )
-    .await?;
+    // Tags and signatures, as `pack delete` would find them (the referrers are above).
+    let digest = &resolved.descriptor.digest;
+    let tags =
+        super::manage::tags_naming(store, &resolved.repository, digest, resolved.tag.as_deref())
+            .await?;
+    let signatures =
+        super::manage::present_signature_tags(store, &resolved.repository, digest).await?;
     let mut seen = std::collections::BTreeSet::new();
     let blobs_size: u64 = std::iter::once(&manifest.config)
         .chain(&manifest.layers)
@@ -86,8 +83,8 @@ pub async fn inspect(store: &Store, located: &super::Located) -> Result<Inspecti
     Ok(Inspection {
         referrers,
         message,
-        tags: plan.tags,
-        signatures: plan.signatures,
+        tags,
+        signatures,
         blobs_size,
         total_size: blobs_size.saturating_add(bytes.len() as u64),
         reference: resolved.reference,

@@ -121,20 +121,7 @@ pub async fn version_rows(store: &Store, pack: &PackVersions) -> Result<Vec<Vers
     }
     let repository = pack.repository.as_str();
     let signed: Vec<bool> = futures_util::stream::iter(&rows)
-        .map(|row| async move {
-            let stem = format!("{}-{}", row.digest.algorithm(), row.digest.hex());
-            if pack.digest_tags.contains(&format!("{stem}.sig")) {
-                return Ok::<_, Error>(true);
-            }
-            let bundles = store
-                .referrers(
-                    repository,
-                    &row.digest,
-                    Some(crate::sign::bundle::BUNDLE_MEDIA_TYPE),
-                )
-                .await?;
-            Ok(!bundles.is_empty())
-        })
+        .map(|row| is_signed(store, repository, &row.digest, Some(&pack.digest_tags)))
         .buffered(READ_AT_ONCE)
         .try_collect()
         .await?;
@@ -142,6 +129,34 @@ pub async fn version_rows(store: &Store, pack: &PackVersions) -> Result<Vec<Vers
         row.signed = signed;
     }
     Ok(rows)
+}
+
+/// Whether a cosign signature names `digest`: its `.sig` tag (cosign 2), or a Sigstore
+/// bundle among its referrers (cosign 3); an SBOM or another referrer is no signature.
+/// `digest_tags`, the repository's `sha256-…` tags when the caller listed them already,
+/// saves the tag lookup.
+pub async fn is_signed(
+    store: &Store,
+    repository: &str,
+    digest: &Digest,
+    digest_tags: Option<&[String]>,
+) -> Result<bool, Error> {
+    let legacy = format!("{}-{}.sig", digest.algorithm(), digest.hex());
+    let has_legacy = match digest_tags {
+        Some(tags) => tags.contains(&legacy),
+        None => store.resolve(repository, &legacy).await?.is_some(),
+    };
+    if has_legacy {
+        return Ok(true);
+    }
+    let bundles = store
+        .referrers(
+            repository,
+            digest,
+            Some(crate::sign::bundle::BUNDLE_MEDIA_TYPE),
+        )
+        .await?;
+    Ok(!bundles.is_empty())
 }
 
 /// Whether `name` matches a pattern of `*` (any run of characters) and `?` (one).

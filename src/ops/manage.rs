@@ -125,24 +125,50 @@ pub fn signature_tags(digest: &Digest) -> [String; 3] {
     ]
 }
 
+/// The tags of `repository` that name `digest`, signature tags left out; `known` is a tag
+/// known to name it already, which is not looked up again.
+pub async fn tags_naming(
+    store: &Store,
+    repository: &str,
+    digest: &Digest,
+    known: Option<&str>,
+) -> Result<Vec<String>, Error> {
+    let mut tags = Vec::new();
+    for tag in store.tags(repository).await? {
+        let names_it = known == Some(tag.as_str())
+            || (!tag.starts_with("sha256-")
+                && store
+                    .resolve(repository, &tag)
+                    .await?
+                    .is_some_and(|d| &d.digest == digest));
+        if names_it {
+            tags.push(tag);
+        }
+    }
+    Ok(tags)
+}
+
+/// The cosign tags of `digest` ([`signature_tags`]) that exist in `repository`.
+pub async fn present_signature_tags(
+    store: &Store,
+    repository: &str,
+    digest: &Digest,
+) -> Result<Vec<String>, Error> {
+    let mut present = Vec::new();
+    for tag in signature_tags(digest) {
+        if store.resolve(repository, &tag).await?.is_some() {
+            present.push(tag);
+        }
+    }
+    Ok(present)
+}
+
 /// What deleting the manifest `located` names would remove, touching nothing.
 pub async fn plan_delete(store: &Store, located: &Located) -> Result<Deleted, Error> {
     let resolved = resolve(store, located).await?;
     let digest = resolved.descriptor.digest.clone();
     let repository = &resolved.repository;
-    let mut tags = Vec::new();
-    for tag in store.tags(repository).await? {
-        // The tag asked for is known to point here; others are looked up (not signatures).
-        let points_here = resolved.tag.as_deref() == Some(tag.as_str())
-            || (!tag.starts_with("sha256-")
-                && store
-                    .resolve(repository, &tag)
-                    .await?
-                    .is_some_and(|d| d.digest == digest));
-        if points_here {
-            tags.push(tag);
-        }
-    }
+    let tags = tags_naming(store, repository, &digest, resolved.tag.as_deref()).await?;
     // Its referrers (cosign 3 bundles, SBOMs, their signatures), listed while it exists.
     let tree = super::referrer_tree(store, repository, &digest, None).await?;
     let mut referrers = Vec::new();
@@ -151,12 +177,7 @@ pub async fn plan_delete(store: &Store, located: &Located) -> Result<Deleted, Er
         referrers.push(r.digest.clone());
         stack.extend(r.referrers.iter());
     }
-    let mut signatures = Vec::new();
-    for tag in signature_tags(&digest) {
-        if store.resolve(repository, &tag).await?.is_some() {
-            signatures.push(tag);
-        }
-    }
+    let signatures = present_signature_tags(store, repository, &digest).await?;
     Ok(Deleted {
         reference: resolved.reference,
         digest,

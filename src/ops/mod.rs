@@ -25,10 +25,10 @@ pub use images::{
     MAX_IMAGE_CHECKS, check_images,
 };
 pub use inspect::{Inspection, inspect};
-pub use list::{PackVersions, TagInfo, VersionRow, list, name_matches, version_rows};
+pub use list::{PackVersions, TagInfo, VersionRow, is_signed, list, name_matches, version_rows};
 pub use manage::{
-    Collection, Deleted, Garbage, Tagged, delete, gc, plan_delete, signature_tags, tag_add,
-    tag_delete,
+    Collection, Deleted, Garbage, Tagged, delete, gc, plan_delete, present_signature_tags,
+    signature_tags, tag_add, tag_delete, tags_naming,
 };
 pub use mirror::{
     IMAGES_AT_ONCE, ImageJob, ImagePrefix, MirrorOptions, MirrorStatus, Mirrored, copy_images,

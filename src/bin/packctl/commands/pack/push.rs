@@ -36,7 +36,14 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     report(&printer, &outcome, "pushed")?;
     if let PushStatus::Overwritten { previous } = &outcome.status
         && key.is_none()
-        && block_on(was_signed(&store, &outcome.repository, previous))?
+        // The warning is a courtesy: a store that cannot say is taken as unsigned.
+        && block_on(packctl::ops::is_signed(
+            &store,
+            &outcome.repository,
+            previous,
+            None,
+        ))?
+        .unwrap_or(false)
     {
         printer.status(format_args!(
             "warning: {previous}, which {} named before, was signed; its signatures do not cover what the tag names now: sign {} again",
@@ -68,21 +75,6 @@ pub fn run(args: PushArgs, printer: Printer) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether a manifest has a signature: a cosign `.sig` tag, or a referrer (a cosign 3
-/// bundle). A store that cannot say is taken as unsigned: the warning is a courtesy.
-async fn was_signed(
-    store: &packctl::store::Store,
-    repository: &str,
-    digest: &packctl::oci::Digest,
-) -> bool {
-    let legacy = format!("{}-{}.sig", digest.algorithm(), digest.hex());
-    matches!(store.resolve(repository, &legacy).await, Ok(Some(_)))
-        || store
-            .referrers(repository, digest, None)
-            .await
-            .is_ok_and(|r| !r.is_empty())
 }
 
 /// Prints a push outcome: status on stderr, `reference@digest` or JSON on stdout.

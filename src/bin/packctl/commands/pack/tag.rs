@@ -48,22 +48,15 @@ pub fn delete(args: TagDeleteArgs, printer: Printer) -> anyhow::Result<ExitCode>
     // Whether another tag keeps the version: without one, the version goes with this tag.
     let (digest, others) = block_on(async {
         let Some(target) = store.resolve(&repository, &tag).await? else {
-            return Err(packctl::content::StoreError::NotFound {
-                reference: reference.clone(),
-            });
+            return Err(packctl::error::Error::from(
+                packctl::content::StoreError::NotFound {
+                    reference: reference.clone(),
+                },
+            ));
         };
-        let mut others = Vec::new();
-        for other in store.tags(&repository).await? {
-            if other != tag
-                && !other.starts_with("sha256-")
-                && store
-                    .resolve(&repository, &other)
-                    .await?
-                    .is_some_and(|d| d.digest == target.digest)
-            {
-                others.push(other);
-            }
-        }
+        let mut others =
+            packctl::ops::tags_naming(&store, &repository, &target.digest, Some(&tag)).await?;
+        others.retain(|t| t != &tag);
         Ok((target.digest, others))
     })??;
     let consequence = if others.is_empty() {
