@@ -311,13 +311,11 @@ async fn mirror_one(
     placed: &Placed,
     reporter: &SharedReporter,
 ) -> Mirrored {
-    let target = match Digest::parse(&job.reference) {
-        Ok(_) if job.tag.is_none() => to.reference(&job.to_repository, &job.reference),
-        _ => to.reference(
-            &job.to_repository,
-            job.tag.as_deref().unwrap_or(&job.reference),
-        ),
-    };
+    // By its tag, else by what it was asked by (a digest).
+    let target = to.reference(
+        &job.to_repository,
+        job.tag.as_deref().unwrap_or(&job.reference),
+    );
     let mut mirrored = Mirrored {
         image: job.label.clone(),
         target,

@@ -16,7 +16,7 @@ use crate::content::{BoxReader, StoreError, off_worker};
 use crate::layout::{MAX_INDEX_SIZE, MAX_OCI_LAYOUT_SIZE};
 use crate::oci::{Descriptor, Digest, Index, MAX_MANIFEST_SIZE, annotation, media_type};
 use bytes::Bytes;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -49,6 +49,8 @@ struct Inner {
     default_repository: Option<String>,
     /// Referrers by subject digest.
     referrers: HashMap<Digest, Vec<Descriptor>>,
+    /// The named entries of each repository, in index order: (tag, index of the entry).
+    named: BTreeMap<String, Vec<(String, usize)>>,
 }
 
 /// An index entry's name split into repository and tag (or digest, after `@`); a bare tag
@@ -89,6 +91,7 @@ impl ArchiveStore {
                     index: scanned.index,
                     default_repository,
                     referrers: HashMap::new(),
+                    named: BTreeMap::new(),
                 }),
             };
             store.check_graph()
@@ -194,9 +197,16 @@ impl ArchiveStore {
                 }
             }
         }
-        Arc::get_mut(&mut self.inner)
-            .expect("not shared yet")
-            .referrers = referrers;
+        // Looked up once here: a copy asks for tags and tags again, one entry at a time.
+        let mut named: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
+        for (i, entry) in self.inner.index.manifests.iter().enumerate() {
+            if let Some((repository, tag)) = self.entry_name(entry) {
+                named.entry(repository).or_default().push((tag, i));
+            }
+        }
+        let inner = Arc::get_mut(&mut self.inner).expect("not shared yet");
+        inner.referrers = referrers;
+        inner.named = named;
         Ok(self)
     }
 
@@ -252,26 +262,20 @@ impl ArchiveStore {
         Ok(Bytes::from(bytes))
     }
 
-    fn repository_of(&self, entry: &Descriptor) -> Option<(String, String)> {
-        self.entry_name(entry)
-    }
-
     /// The entry `repository:tag` names.
     pub fn resolve(&self, repository: &str, tag: &str) -> Option<Descriptor> {
-        self.inner
-            .index
-            .manifests
+        // The last entry of a name wins, as in an image layout.
+        let (_, i) = self
+            .inner
+            .named
+            .get(repository)?
             .iter()
             .rev()
-            .find(|d| {
-                self.repository_of(d)
-                    .is_some_and(|(r, t)| r == repository && t == tag)
-            })
-            .map(|d| {
-                let mut found = Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size);
-                found.artifact_type = d.artifact_type.clone();
-                found
-            })
+            .find(|(t, _)| t == tag)?;
+        let d = &self.inner.index.manifests[*i];
+        let mut found = Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size);
+        found.artifact_type = d.artifact_type.clone();
+        Some(found)
     }
 
     /// A manifest by digest.
@@ -316,32 +320,25 @@ impl ArchiveStore {
     /// The tags of a repository, in index order.
     pub fn tags(&self, repository: &str) -> Vec<String> {
         self.inner
-            .index
-            .manifests
-            .iter()
-            .filter_map(|d| self.repository_of(d))
-            .filter(|(r, _)| r == repository)
-            .map(|(_, t)| t)
-            .collect()
+            .named
+            .get(repository)
+            .map(|named| named.iter().map(|(t, _)| t.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The repositories below `prefix`, sorted.
     pub fn repositories(&self, prefix: &str) -> Vec<String> {
         let prefix = prefix.trim_end_matches('/');
-        let found: BTreeSet<String> = self
-            .inner
-            .index
-            .manifests
-            .iter()
-            .filter_map(|d| self.repository_of(d))
-            .map(|(r, _)| r)
+        self.inner
+            .named
+            .keys()
             .filter(|r| {
                 prefix.is_empty()
                     || r.strip_prefix(prefix)
                         .is_some_and(|rest| rest.starts_with('/'))
             })
-            .collect();
-        found.into_iter().collect()
+            .cloned()
+            .collect()
     }
 
     /// The referrers of `subject`.
