@@ -407,6 +407,26 @@ fn copy_with_images_mirrors_every_platform_with_the_same_digests() {
     );
 }
 
+/// `pack export PACK -r HOST --with-images` into `site.tar` in the sandbox: the file, and
+/// its path as an argument.
+fn export_with_images(sandbox: &Sandbox, host: &str) -> (PathBuf, String) {
+    let file = sandbox.path().join("site.tar");
+    let file_arg = file.display().to_string();
+    sandbox
+        .run([
+            "pack",
+            "export",
+            PACK,
+            "-r",
+            host,
+            "--with-images",
+            "-o",
+            &file_arg,
+        ])
+        .success();
+    (file, file_arg)
+}
+
 /// A key pair made by `key generate` (password `pw`): the private and public key files.
 fn keypair(sandbox: &Sandbox, name: &str) -> (PathBuf, PathBuf) {
     let prefix = sandbox.path().join("keys").join(name);
@@ -460,20 +480,7 @@ fn export_carries_packs_signatures_and_images_into_one_file_that_imports_verifie
         String::from_utf8_lossy(&signed.stderr)
     );
 
-    let file = sandbox.path().join("site.tar");
-    let file_arg = file.display().to_string();
-    sandbox
-        .run([
-            "pack",
-            "export",
-            PACK,
-            "-r",
-            &host,
-            "--with-images",
-            "-o",
-            &file_arg,
-        ])
-        .success();
+    let (file, file_arg) = export_with_images(&sandbox, &host);
     // Nothing but the file is left beside it.
     let beside: Vec<_> = std::fs::read_dir(sandbox.path())
         .unwrap()
@@ -627,20 +634,7 @@ fn an_interrupted_import_sends_only_what_is_missing_when_run_again() {
     sandbox
         .run(["pack", "push", &pack_dir, "-r", &host])
         .success();
-    let file = sandbox.path().join("site.tar");
-    let file_arg = file.display().to_string();
-    sandbox
-        .run([
-            "pack",
-            "export",
-            PACK,
-            "-r",
-            &host,
-            "--with-images",
-            "-o",
-            &file_arg,
-        ])
-        .success();
+    let (_, file_arg) = export_with_images(&sandbox, &host);
     // The site registry takes every blob, then fails every manifest: the import breaks off.
     let fake = Fake::start(Faults {
         manifest_put_error: Some((500, "{}".into())),

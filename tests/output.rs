@@ -6,9 +6,14 @@ mod common;
 use common::{Sandbox, sample};
 use std::process::Command;
 
-/// Runs packctl in a pseudo-terminal of `columns` columns (util-linux `script`), with the
-/// sandbox's environment and `extra` variables; returns everything the terminal showed.
-fn in_terminal(sandbox: &Sandbox, args: &[&str], columns: u16, extra: &[(&str, &str)]) -> String {
+/// packctl in a pseudo-terminal of `columns` columns (util-linux `script`), with the
+/// sandbox's environment and `extra` variables.
+fn terminal_command(
+    sandbox: &Sandbox,
+    args: &[&str],
+    columns: u16,
+    extra: &[(&str, &str)],
+) -> Command {
     let binary = env!("CARGO_BIN_EXE_packctl");
     let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     let line = format!("stty cols {columns} rows 50; {binary} {}", quoted.join(" "));
@@ -22,24 +27,21 @@ fn in_terminal(sandbox: &Sandbox, args: &[&str], columns: u16, extra: &[(&str, &
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("script runs (util-linux)");
+    cmd
+}
+
+/// Runs [`terminal_command`]; returns everything the terminal showed.
+fn in_terminal(sandbox: &Sandbox, args: &[&str], columns: u16, extra: &[(&str, &str)]) -> String {
+    let out = terminal_command(sandbox, args, columns, extra)
+        .output()
+        .expect("script runs (util-linux)");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// [`in_terminal`] at 80 columns, with `input` typed at the terminal.
+/// [`in_terminal`] at 80 columns without colours, with `input` typed at the terminal.
 fn in_terminal_with_input(sandbox: &Sandbox, args: &[&str], input: &str) -> String {
     use std::io::Write;
-    let binary = env!("CARGO_BIN_EXE_packctl");
-    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-    let line = format!("stty cols 80 rows 50; {binary} {}", quoted.join(" "));
-    let mut child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .current_dir(sandbox.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sandbox.path().join("home"))
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
+    let mut child = terminal_command(sandbox, args, 80, &[("NO_COLOR", "1")])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -54,6 +56,28 @@ fn in_terminal_with_input(sandbox: &Sandbox, args: &[&str], input: &str) -> Stri
         .unwrap();
     let out = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An `oci:` store in the sandbox holding the hello-chart sample, with a second tag
+/// `stable` on its version when `tagged`; returns `oci:PATH`.
+fn hello_store(sandbox: &Sandbox, tagged: bool) -> String {
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let dir = sample("hello-chart").display().to_string();
+    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    if tagged {
+        sandbox
+            .run([
+                "pack",
+                "tag",
+                "add",
+                "hello-chart:0.1.0",
+                "stable",
+                "-r",
+                &store,
+            ])
+            .success();
+    }
+    store
 }
 
 #[test]
@@ -194,9 +218,7 @@ fn keys_take_dash_f_and_a_private_key_is_named_as_such() {
         "an existing key stays"
     );
     assert!(generate(&["-f"]).status.success());
-    let store = format!("oci:{}", sandbox.path().join("s").display());
-    let dir = sample("hello-chart").display().to_string();
-    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    let store = hello_store(&sandbox, false);
     sandbox
         .run([
             "pack",
@@ -271,21 +293,7 @@ fn validation_messages_say_what_a_reader_needs() {
 #[test]
 fn deletes_ask_on_a_terminal_and_say_what_goes() {
     let sandbox = Sandbox::new();
-    let store_dir = sandbox.path().join("s");
-    let store = format!("oci:{}", store_dir.display());
-    let dir = sample("hello-chart").display().to_string();
-    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
-    sandbox
-        .run([
-            "pack",
-            "tag",
-            "add",
-            "hello-chart:0.1.0",
-            "stable",
-            "-r",
-            &store,
-        ])
-        .success();
+    let store = hello_store(&sandbox, true);
     // No version: the hint does not offer NAME as a way out.
     let run = sandbox
         .run(["pack", "delete", "hello-chart", "-r", &store])
@@ -478,20 +486,7 @@ fn ls_has_a_row_per_version_with_its_tags() {
 #[test]
 fn inspect_shows_metadata_tags_signatures_and_sizes_that_add_up() {
     let sandbox = Sandbox::new();
-    let store = format!("oci:{}", sandbox.path().join("s").display());
-    let dir = sample("hello-chart").display().to_string();
-    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
-    sandbox
-        .run([
-            "pack",
-            "tag",
-            "add",
-            "hello-chart:0.1.0",
-            "stable",
-            "-r",
-            &store,
-        ])
-        .success();
+    let store = hello_store(&sandbox, true);
     let text = sandbox
         .run(["pack", "inspect", "hello-chart:0.1.0", "-r", &store])
         .success();
@@ -686,9 +681,7 @@ fn copy_labels_the_config_blob_as_push_does() {
 #[test]
 fn dynamic_completion_offers_the_default_stores_packs() {
     let sandbox = Sandbox::new();
-    let store = format!("oci:{}", sandbox.path().join("s").display());
-    let dir = sample("hello-chart").display().to_string();
-    sandbox.run(["pack", "push", &dir, "-r", &store]).success();
+    let store = hello_store(&sandbox, false);
     let complete = |words: &[&str]| {
         let mut cmd = sandbox.command();
         cmd.env("PACKCTL_COMPLETE", "fish")

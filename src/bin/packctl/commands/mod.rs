@@ -381,10 +381,15 @@ pub fn pinned(reference: &str, digest: &packctl::oci::Digest) -> String {
 
 /// `1 blob`, `6 blobs`: a count and its noun, in the one vocabulary of every command.
 pub fn count(n: usize, noun: &str) -> String {
+    count_of(n, noun, &format!("{noun}s"))
+}
+
+/// [`count`] for a noun whose plural is not `-s` (`1 entry`, `3 entries`).
+pub fn count_of(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        format!("1 {noun}")
+        format!("1 {one}")
     } else {
-        format!("{n} {noun}s")
+        format!("{n} {many}")
     }
 }
 

@@ -194,7 +194,7 @@ pub fn export(args: ExportArgs, printer: Printer) -> anyhow::Result<ExitCode> {
     }
     printer.status(format_args!(
         "exported {} ({}, {}) to {}",
-        crate::commands::count(exported.entries.len(), "entry").replace("entrys", "entries"),
+        crate::commands::count_of(exported.entries.len(), "entry", "entries"),
         crate::commands::count(exported.blobs, "blob"),
         human_bytes(exported.bytes),
         exported.file.display()

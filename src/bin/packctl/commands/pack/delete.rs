@@ -80,7 +80,7 @@ pub fn gc(args: crate::cli::GcArgs, printer: Printer) -> anyhow::Result<ExitCode
         },
         count(garbage.removed, "blob"),
         crate::commands::human_bytes(garbage.bytes),
-        count(garbage.repositories.len(), "repository").replace("repositorys", "repositories"),
+        crate::commands::count_of(garbage.repositories.len(), "repository", "repositories"),
         if young > 0 {
             format!("; kept {} too young to be sure of", count(young, "blob"))
         } else {
