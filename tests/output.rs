@@ -742,3 +742,34 @@ fn logout_says_the_default_stays_and_login_says_whether_it_is_the_default() {
     assert_eq!(v["removed"], true);
     assert_eq!(v["default"], true);
 }
+
+#[test]
+fn a_forced_push_over_a_version_with_only_an_sbom_does_not_speak_of_signatures() {
+    let sandbox = Sandbox::new();
+    let store = format!("oci:{}", sandbox.path().join("s").display());
+    let pack = sandbox.copy(&sample("hello-chart"), "pack");
+    let pack_arg = pack.display().to_string();
+    sandbox
+        .run(["pack", "push", &pack_arg, "-r", &store])
+        .success();
+    let sbom = sandbox.path().join("sbom.spdx.json");
+    std::fs::write(&sbom, "{}\n").unwrap();
+    sandbox
+        .run([
+            "pack",
+            "attach",
+            "hello-chart:0.1.0",
+            "--artifact-type",
+            "application/spdx+json",
+            &sbom.display().to_string(),
+            "-r",
+            &store,
+        ])
+        .success();
+    std::fs::write(pack.join("README.md"), "changed\n").unwrap();
+    let forced = sandbox
+        .run(["pack", "push", &pack_arg, "-r", &store, "-f"])
+        .success();
+    assert!(forced.stderr.contains("overwrote"), "{}", forced.stderr);
+    assert!(!forced.stderr.contains("was signed"), "{}", forced.stderr);
+}
